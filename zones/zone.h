@@ -1,0 +1,102 @@
+/*  Signet: the normalized in-memory zone.
+ *
+ *  A zone_t is one immutable version of a zone: every node in RFC 4034 canonical order,
+ *  a hash index over the lower-cased owner names, and per node its RRsets in wire form.
+ *  Versions are built by zones/builder.h, published by an atomic pointer swap and only
+ *  read afterwards; readers never lock.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dns/name.h"
+
+/*! One RRset: all RRs of one owner and type, RDATA in uncompressed wire form. */
+typedef struct zone_rrset {
+	uint16_t type;
+	uint16_t count;	 /*!< number of RRs */
+	uint32_t ttl;
+	uint32_t len;	 /*!< bytes at rdata */
+	uint8_t *rdata;	 /*!< count × (16-bit RDLENGTH, RDATA), RFC 4034 canonical RDATA order */
+	struct zone_rrset *sigs; /*!< RRSIGs covering this RRset, NULL when unsigned */
+} zone_rrset_t;
+
+enum zone_node_flags {
+	ZONE_NODE_DELEG = 1 << 0,   /*!< NS below the apex: a zone cut */
+	ZONE_NODE_NONAUTH = 1 << 1, /*!< strictly below a zone cut (glue or occluded) */
+	ZONE_NODE_DNAME = 1 << 2,   /*!< owns a DNAME */
+	ZONE_NODE_APEX = 1 << 3,
+};
+
+/*! One owner name. Empty non-terminals are nodes with no RRsets. */
+typedef struct zone_node {
+	const uint8_t *owner;	    /*!< wire form, lower case */
+	uint8_t owner_len;
+	uint8_t labels;		    /*!< labels of owner, root not counted */
+	uint16_t flags;		    /*!< enum zone_node_flags */
+	uint16_t nrrsets;
+	uint32_t index;		    /*!< position in canonical order */
+	zone_rrset_t *rrsets;	    /*!< sorted by type */
+	struct zone_node *parent;   /*!< NULL at the apex */
+	struct zone_node *wildcard; /*!< the child "*.<owner>", or NULL */
+	struct zone_node *cut;	    /*!< highest ancestor-or-self that is a zone cut (below the
+				         apex) or owns a DNAME; NULL when none */
+	struct zone_node *hnext;    /*!< hash chain */
+} zone_node_t;
+
+/*! One immutable version of a zone. */
+typedef struct zone {
+	const uint8_t *apex_name; /*!< lower case */
+	uint8_t apex_len;
+	uint8_t apex_labels;
+	uint32_t serial;
+	zone_node_t *apex;
+	zone_node_t **nodes;	/*!< canonical order, nodes[0] is the apex */
+	uint32_t nnodes;
+	uint32_t nrecords;	/*!< RRs, RRSIGs included */
+	zone_node_t **buckets;	/*!< hash index */
+	uint32_t nbuckets;	/*!< a power of two */
+	struct zone_mem *mem;	/*!< everything above lives here */
+} zone_t;
+
+/*! \brief Free a version and everything it owns. NULL is fine. */
+void zone_free(zone_t *z);
+
+/*! \brief The node owning exactly \a name (lower case), or NULL. */
+const zone_node_t *zone_find(const zone_t *z, const uint8_t *name_lc);
+
+/*!
+ * \brief The closest encloser of \a name_lc: the deepest existing node that is \a name_lc
+ *        or one of its ancestors (at worst the apex). \a name_lc must be in the zone.
+ */
+const zone_node_t *zone_find_encloser(const zone_t *z, const uint8_t *name_lc);
+
+/*!
+ * \brief The node that precedes \a name_lc in canonical order, or equals it when it exists;
+ *        wraps to the last node when \a name_lc sorts before the apex (DNSSEC denial).
+ */
+const zone_node_t *zone_find_predecessor(const zone_t *z, const uint8_t *name_lc);
+
+/*! \brief The RRset of \a type at \a node, or NULL. */
+const zone_rrset_t *zone_node_rrset(const zone_node_t *node, uint16_t type);
+
+/*! \brief Pointer to the \a i-th RDATA of \a rs and its length (i < rs->count). */
+const uint8_t *zone_rrset_rdata(const zone_rrset_t *rs, uint16_t i, uint16_t *rdlen);
+
+/*! \brief Iterate RDATA: start with *pos = 0; returns NULL after the last. */
+static inline const uint8_t *zone_rrset_next(const zone_rrset_t *rs, uint32_t *pos,
+					      uint16_t *rdlen)
+{
+	if (*pos + 2 > rs->len) {
+		return NULL;
+	}
+	*rdlen = (uint16_t)((rs->rdata[*pos] << 8) | rs->rdata[*pos + 1]);
+	const uint8_t *rd = rs->rdata + *pos + 2;
+	*pos += 2u + *rdlen;
+	return rd;
+}
+
+/*! \brief The SOA's fields: serial and MINIMUM, read from the apex. */
+uint32_t zone_soa_minimum(const zone_t *z);
