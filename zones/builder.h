@@ -33,6 +33,13 @@ const uint8_t *zone_builder_apex(const zone_builder_t *b);
 int zone_builder_add(zone_builder_t *b, const uint8_t *owner, uint16_t type, uint32_t ttl,
 		     const uint8_t *rdata, uint16_t rdlen, const char *where);
 
+/*!
+ * \brief Report a problem found while reading a source, through the diag callback.
+ * \param level  LOG_ERR (counts as an error) or LOG_WARN (dns/log.h)
+ */
+void zone_builder_report(zone_builder_t *b, int level, const char *where, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 /*! \brief Number of errors reported so far (warnings not counted). */
 size_t zone_builder_errors(const zone_builder_t *b);
 

@@ -16,10 +16,10 @@
 /*! One RRset: all RRs of one owner and type, RDATA in uncompressed wire form. */
 typedef struct zone_rrset {
 	uint16_t type;
-	uint16_t count;	 /*!< number of RRs */
+	uint16_t count; /*!< number of RRs */
 	uint32_t ttl;
-	uint32_t len;	 /*!< bytes at rdata */
-	uint8_t *rdata;	 /*!< count × (16-bit RDLENGTH, RDATA), RFC 4034 canonical RDATA order */
+	uint32_t len;   /*!< bytes at rdata */
+	uint8_t *rdata; /*!< count × (16-bit RDLENGTH, RDATA), RFC 4034 canonical RDATA order */
 	struct zone_rrset *sigs; /*!< RRSIGs covering this RRset, NULL when unsigned */
 } zone_rrset_t;
 
@@ -32,16 +32,16 @@ enum zone_node_flags {
 
 /*! One owner name. Empty non-terminals are nodes with no RRsets. */
 typedef struct zone_node {
-	const uint8_t *owner;	    /*!< wire form, lower case */
+	const uint8_t *owner; /*!< wire form, lower case */
 	uint8_t owner_len;
-	uint8_t labels;		    /*!< labels of owner, root not counted */
-	uint16_t flags;		    /*!< enum zone_node_flags */
+	uint8_t labels; /*!< labels of owner, root not counted */
+	uint16_t flags; /*!< enum zone_node_flags */
 	uint16_t nrrsets;
-	uint32_t index;		    /*!< position in canonical order */
-	zone_rrset_t *rrsets;	    /*!< sorted by type */
+	uint32_t index;             /*!< position in canonical order */
+	zone_rrset_t *rrsets;       /*!< sorted by type */
 	struct zone_node *parent;   /*!< NULL at the apex */
 	struct zone_node *wildcard; /*!< the child "*.<owner>", or NULL */
-	struct zone_node *cut;	    /*!< highest ancestor-or-self that is a zone cut (below the
+	struct zone_node *cut;      /*!< highest ancestor-or-self that is a zone cut (below the
 				         apex) or owns a DNAME; NULL when none */
 	struct zone_node *hnext;    /*!< hash chain */
 } zone_node_t;
@@ -53,12 +53,12 @@ typedef struct zone {
 	uint8_t apex_labels;
 	uint32_t serial;
 	zone_node_t *apex;
-	zone_node_t **nodes;	/*!< canonical order, nodes[0] is the apex */
+	zone_node_t **nodes; /*!< canonical order, nodes[0] is the apex */
 	uint32_t nnodes;
-	uint32_t nrecords;	/*!< RRs, RRSIGs included */
-	zone_node_t **buckets;	/*!< hash index */
-	uint32_t nbuckets;	/*!< a power of two */
-	struct zone_mem *mem;	/*!< everything above lives here */
+	uint32_t nrecords;     /*!< RRs, RRSIGs included */
+	zone_node_t **buckets; /*!< hash index */
+	uint32_t nbuckets;     /*!< a power of two */
+	struct zone_mem *mem;  /*!< everything above lives here */
 } zone_t;
 
 /*! \brief Free a version and everything it owns. NULL is fine. */
@@ -86,8 +86,7 @@ const zone_rrset_t *zone_node_rrset(const zone_node_t *node, uint16_t type);
 const uint8_t *zone_rrset_rdata(const zone_rrset_t *rs, uint16_t i, uint16_t *rdlen);
 
 /*! \brief Iterate RDATA: start with *pos = 0; returns NULL after the last. */
-static inline const uint8_t *zone_rrset_next(const zone_rrset_t *rs, uint32_t *pos,
-					      uint16_t *rdlen)
+static inline const uint8_t *zone_rrset_next(const zone_rrset_t *rs, uint32_t *pos, uint16_t *rdlen)
 {
 	if (*pos + 2 > rs->len) {
 		return NULL;

@@ -1,0 +1,439 @@
+#include "server/conf.h"
+
+#include <arpa/inet.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dns/err.h"
+#include "dns/log.h"
+
+const char conf_default_corefile[] = "# Signet's embedded default: the signed demo zone.\n"
+				     "example.test:5300 {\n"
+				     "\tbind 127.0.0.1\n"
+				     "\tfile {$SIGNET_DEMO_ZONE}\n"
+				     "\tlog\n"
+				     "\terrors\n"
+				     "}\n";
+
+/* Directives that configure the server rather than a stage. */
+static const char *const server_directives[] = { "file", "bind", "root", "reload", "timeouts" };
+
+const char *conf_directives(void)
+{
+	static char list[512];
+	size_t n = 0;
+	if (list[0] != '\0') {
+		return list;
+	}
+	for (size_t i = 0; i < sizeof(server_directives) / sizeof(server_directives[0]); i++) {
+		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", n ? " " : "",
+				      server_directives[i]);
+	}
+	for (int i = 0; stage_name(i) != NULL && n < sizeof(list); i++) {
+		n += (size_t)snprintf(list + n, sizeof(list) - n, " %s", stage_name(i));
+	}
+	return list;
+}
+
+struct ctx {
+	conf_t *c;
+	cfg_error_fn err_fn;
+	void *ud;
+	int errors;
+	uint16_t default_port;
+};
+
+static void fail(struct ctx *x, const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void fail(struct ctx *x, const char *file, int line, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	x->errors++;
+	if (x->err_fn != NULL) {
+		x->err_fn(x->ud, file, line, msg);
+	} else {
+		log_err("config", "%s:%d: %s", file, line, msg);
+	}
+}
+
+static bool is_server_directive(const char *name)
+{
+	for (size_t i = 0; i < sizeof(server_directives) / sizeof(server_directives[0]); i++) {
+		if (strcmp(server_directives[i], name) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The port written in a key, or 0 when the key names none. */
+static uint16_t key_explicit_port(const cfg_key_t *k)
+{
+	const char *colon = strrchr(k->text, ':');
+	if (colon == NULL || colon[1] == '/' || colon[1] == '\0') {
+		return 0;
+	}
+	return k->port;
+}
+
+static char *abs_path(const char *dir, const char *root, const char *p)
+{
+	char buf[PATH_MAX];
+	if (p[0] == '/') {
+		snprintf(buf, sizeof(buf), "%s", p);
+	} else if (root != NULL && root[0] == '/') {
+		snprintf(buf, sizeof(buf), "%s/%s", root, p);
+	} else if (root != NULL) {
+		snprintf(buf, sizeof(buf), "%s/%s/%s", dir, root, p);
+	} else {
+		snprintf(buf, sizeof(buf), "%s/%s", dir, p);
+	}
+	return strdup(buf);
+}
+
+static int view_for_port(struct ctx *x, uint16_t port)
+{
+	conf_t *c = x->c;
+	for (int i = 0; i < c->nviews; i++) {
+		if (c->views[i].port == port) {
+			return i;
+		}
+	}
+	conf_view_t *v = realloc(c->views, (size_t)(c->nviews + 1) * sizeof(*v));
+	if (v == NULL) {
+		return -ENOMEM;
+	}
+	c->views = v;
+	c->views[c->nviews].port = port;
+	return c->nviews++;
+}
+
+static int add_listener(struct ctx *x, const cfg_directive_t *d, const char *addr, uint16_t port,
+			int view, bool tls)
+{
+	conf_t *c = x->c;
+	conf_listener_t l = { .view = view, .tls = tls };
+	struct sockaddr_in *a4 = (struct sockaddr_in *)&l.addr;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&l.addr;
+	char host[INET6_ADDRSTRLEN + 2];
+
+	snprintf(host, sizeof(host), "%s", addr);
+	if (host[0] == '[') {
+		memmove(host, host + 1, strlen(host));
+		host[strcspn(host, "]")] = '\0';
+	}
+	if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons(port);
+		l.addrlen = sizeof(*a4);
+	} else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons(port);
+		l.addrlen = sizeof(*a6);
+	} else {
+		fail(x, d ? d->file : "?", d ? d->line : 0,
+		     "bind: '%s' is not an IP address (interface names are not supported)", addr);
+		return E_CFG_SEMANTIC;
+	}
+	for (int i = 0; i < c->nlisteners; i++) {
+		if (c->listeners[i].addrlen == l.addrlen &&
+		    memcmp(&c->listeners[i].addr, &l.addr, l.addrlen) == 0) {
+			if (c->listeners[i].tls != tls) {
+				fail(x, d ? d->file : "?", d ? d->line : 0,
+				     "%s port %u is used by both dns:// and tls:// blocks", host,
+				     port);
+				return E_CFG_SEMANTIC;
+			}
+			return E_OK;
+		}
+	}
+	conf_listener_t *nl = realloc(c->listeners, (size_t)(c->nlisteners + 1) * sizeof(*nl));
+	if (nl == NULL) {
+		return -ENOMEM;
+	}
+	c->listeners = nl;
+	c->listeners[c->nlisteners++] = l;
+	return E_OK;
+}
+
+static int add_zone(struct ctx *x, int block, int view, const cfg_directive_t *d, const char *apex,
+		    const char *path, uint64_t reload_ms)
+{
+	conf_t *c = x->c;
+	conf_zone_t z = { .source = SOURCE_FILE,
+			  .block = block,
+			  .view = view,
+			  .dir = d,
+			  .reload_ms = reload_ms };
+	int len = dname_from_str(z.apex, apex, NULL);
+	if (len < 0) {
+		fail(x, d->file, d->line, "'%s' is not a zone name", apex);
+		return E_CFG_SEMANTIC;
+	}
+	dname_lower(z.apex);
+	dname_to_str(z.apex_str, sizeof(z.apex_str), z.apex);
+	for (int i = 0; i < c->nzones; i++) {
+		if (c->zones[i].view == view && dname_equal(c->zones[i].apex, z.apex)) {
+			fail(x, d->file, d->line, "zone %s is already served on port %u",
+			     z.apex_str, c->views[view].port);
+			return E_CFG_SEMANTIC;
+		}
+	}
+	z.path = strdup(path);
+	conf_zone_t *nz = realloc(c->zones, (size_t)(c->nzones + 1) * sizeof(*nz));
+	if (nz == NULL || z.path == NULL) {
+		free(z.path);
+		return -ENOMEM;
+	}
+	c->zones = nz;
+	c->zones[c->nzones++] = z;
+	return E_OK;
+}
+
+/* file DBFILE [ZONES...] { reload DURATION } */
+static void dir_file(struct ctx *x, int block, int view, const cfg_block_t *b,
+		     const cfg_directive_t *d, const char *root)
+{
+	uint64_t reload_ms = 60000; /* CoreDNS's default */
+	if (d->argc < 1) {
+		fail(x, d->file, d->line, "file: needs the zone file's path");
+		return;
+	}
+	for (int i = 0; i < d->nprops; i++) {
+		const cfg_directive_t *p = &d->props[i];
+		if (strcmp(p->name, "reload") == 0 && p->argc == 1) {
+			if (cfg_parse_duration(p->args[0], &reload_ms) != E_OK) {
+				fail(x, p->file, p->line, "file: reload: bad duration '%s'",
+				     p->args[0]);
+			}
+		} else {
+			fail(x, p->file, p->line, "file: unknown property '%s'", p->name);
+		}
+	}
+	char *path = abs_path(x->c->cfg->dir, root, d->args[0]);
+	if (path == NULL) {
+		x->errors++;
+		return;
+	}
+	if (d->argc > 1) {
+		for (int i = 1; i < d->argc; i++) {
+			/* A zone named here must be one of the block's zones (or below one). */
+			uint8_t zn[DNAME_MAX];
+			bool ok = false;
+			if (dname_from_str(zn, d->args[i], NULL) >= 0) {
+				for (int k = 0; k < b->nkeys; k++) {
+					uint8_t kz[DNAME_MAX];
+					if (dname_from_str(kz, b->keys[k].zone, NULL) >= 0 &&
+					    dname_is_sub(zn, kz)) {
+						ok = true;
+					}
+				}
+			}
+			if (!ok) {
+				fail(x, d->file, d->line,
+				     "file: zone '%s' is not within the server block's zones",
+				     d->args[i]);
+				continue;
+			}
+			add_zone(x, block, view, d, d->args[i], path, reload_ms);
+		}
+	} else {
+		for (int k = 0; k < b->nkeys; k++) {
+			add_zone(x, block, view, d, b->keys[k].zone, path, reload_ms);
+		}
+	}
+	free(path);
+}
+
+static void dir_timeouts(struct ctx *x, conf_block_t *cb, const cfg_directive_t *d)
+{
+	for (int i = 0; i < d->nprops; i++) {
+		const cfg_directive_t *p = &d->props[i];
+		uint64_t ms = 0;
+		if (p->argc != 1 || cfg_parse_duration(p->args[0], &ms) != E_OK || ms == 0) {
+			fail(x, p->file, p->line, "timeouts: %s needs one duration", p->name);
+			continue;
+		}
+		if (strcmp(p->name, "idle") == 0) {
+			cb->tcp_idle_ms = ms;
+		} else if (strcmp(p->name, "read") == 0) {
+			cb->tcp_read_ms = ms;
+		} else if (strcmp(p->name, "write") != 0) {
+			fail(x, p->file, p->line, "timeouts: unknown property '%s'", p->name);
+		}
+	}
+	if (d->nprops == 0) {
+		fail(x, d->file, d->line, "timeouts: needs a block (read, write, idle)");
+	}
+}
+
+static void setup_stage(struct ctx *x, conf_block_t *cb, const cfg_directive_t *d)
+{
+	const stage_ops_t *ops = stage_find(d->name);
+	char err[256] = "";
+	if (ops == NULL) {
+		fail(x, d->file, d->line, "unknown directive '%s'", d->name);
+		return;
+	}
+	for (int i = 0; i < cb->nstages; i++) {
+		if (cb->stages[i].ops == ops) {
+			fail(x, d->file, d->line, "directive '%s' given twice in one block",
+			     d->name);
+			return;
+		}
+	}
+	void *ctx = NULL;
+	if (ops->setup != NULL && ops->setup(&ctx, d, err, sizeof(err)) != E_OK) {
+		fail(x, d->file, d->line, "%s: %s", d->name, err[0] ? err : "bad arguments");
+		return;
+	}
+	/* Insert in query-path order. */
+	int pos = cb->nstages;
+	while (pos > 0 && stage_order(cb->stages[pos - 1].ops) > stage_order(ops)) {
+		cb->stages[pos] = cb->stages[pos - 1];
+		pos--;
+	}
+	cb->stages[pos].ops = ops;
+	cb->stages[pos].ctx = ctx;
+	cb->nstages++;
+}
+
+static void load_block(struct ctx *x, int bi)
+{
+	conf_t *c = x->c;
+	const cfg_block_t *b = &c->cfg->blocks[bi];
+	conf_block_t *cb = &c->blocks[bi];
+	const char *root = NULL;
+	uint16_t port = 0;
+	bool tls = false;
+
+	cb->cfg = b;
+	cb->tcp_idle_ms = 10000;
+	cb->tcp_read_ms = 10000;
+	for (int k = 0; k < b->nkeys; k++) {
+		uint16_t p = key_explicit_port(&b->keys[k]);
+		if (p == 0) {
+			p = x->default_port ? x->default_port : b->keys[k].port;
+		}
+		if (k > 0 && p != port) {
+			fail(x, b->file, b->line,
+			     "the keys of one server block name different ports");
+		}
+		port = p;
+		tls = tls || strcmp(b->keys[k].scheme, "tls") == 0;
+	}
+	int view = view_for_port(x, port);
+	if (view < 0) {
+		x->errors++;
+		return;
+	}
+	const cfg_directive_t *r = cfg_block_find(b, "root");
+	if (r != NULL) {
+		if (r->argc != 1) {
+			fail(x, r->file, r->line, "root: needs one folder");
+		} else {
+			root = r->args[0];
+		}
+	}
+	bool bound = false;
+	for (int i = 0; i < b->ndirs; i++) {
+		const cfg_directive_t *d = &b->dirs[i];
+		if (strcmp(d->name, "file") == 0) {
+			dir_file(x, bi, view, b, d, root);
+		} else if (strcmp(d->name, "bind") == 0) {
+			if (d->argc == 0) {
+				fail(x, d->file, d->line, "bind: needs at least one address");
+			}
+			for (int a = 0; a < d->argc; a++) {
+				add_listener(x, d, d->args[a], port, view, tls);
+			}
+			bound = true;
+		} else if (strcmp(d->name, "timeouts") == 0) {
+			dir_timeouts(x, cb, d);
+		} else if (strcmp(d->name, "reload") == 0) {
+			uint64_t ms = 30000;
+			if (d->argc > 0 &&
+			    (cfg_parse_duration(d->args[0], &ms) != E_OK || ms == 0)) {
+				fail(x, d->file, d->line, "reload: bad interval '%s'", d->args[0]);
+			}
+			c->reload_ms = ms;
+		} else if (!is_server_directive(d->name)) {
+			setup_stage(x, cb, d);
+		}
+	}
+	if (!bound) {
+		add_listener(x, NULL, "0.0.0.0", port, view, tls);
+		add_listener(x, NULL, "::", port, view, tls);
+	}
+}
+
+int conf_load(conf_t **out, const char *path, uint16_t default_port, cfg_error_fn err_fn, void *ud)
+{
+	struct ctx x = { .err_fn = err_fn, .ud = ud, .default_port = default_port };
+	conf_t *c = calloc(1, sizeof(*c));
+	int ret;
+	if (c == NULL) {
+		return -ENOMEM;
+	}
+	x.c = c;
+	if (path != NULL) {
+		ret = cfg_parse_file(&c->cfg, path, err_fn, ud);
+	} else {
+		ret = cfg_parse_string(&c->cfg, conf_default_corefile, "<embedded>", ".", err_fn,
+				       ud);
+	}
+	if (ret != E_OK) {
+		conf_free(c);
+		return ret;
+	}
+	c->nblocks = c->cfg->nblocks;
+	c->blocks = calloc((size_t)c->nblocks + 1, sizeof(conf_block_t));
+	if (c->blocks == NULL) {
+		conf_free(c);
+		return -ENOMEM;
+	}
+	for (int i = 0; i < c->nblocks; i++) {
+		load_block(&x, i);
+	}
+	if (c->nblocks == 0) {
+		fail(&x, c->cfg->path, 1, "no server blocks");
+	}
+	if (x.errors > 0) {
+		conf_free(c);
+		return E_CFG_SEMANTIC;
+	}
+	*out = c;
+	return E_OK;
+}
+
+void conf_free(conf_t *c)
+{
+	if (c == NULL) {
+		return;
+	}
+	for (int i = 0; i < c->nblocks && c->blocks != NULL; i++) {
+		for (int s = 0; s < c->blocks[i].nstages; s++) {
+			stage_t *st = &c->blocks[i].stages[s];
+			if (st->ops->teardown != NULL) {
+				st->ops->teardown(st->ctx);
+			}
+		}
+	}
+	for (int i = 0; i < c->nzones; i++) {
+		free(c->zones[i].path);
+	}
+	free(c->zones);
+	free(c->views);
+	free(c->listeners);
+	free(c->blocks);
+	cfg_free(c->cfg);
+	free(c);
+}

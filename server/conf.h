@@ -1,0 +1,89 @@
+/*  Signet: the running configuration, derived from a Corefile and checked. */
+#pragma once
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "dns/name.h"
+#include "server/cfg.h"
+#include "server/stage.h"
+
+#define CONF_MAX_STAGES 16
+
+/*! One server block's behaviour. */
+typedef struct conf_block {
+	const cfg_block_t *cfg;
+	stage_t stages[CONF_MAX_STAGES]; /*!< in query-path order */
+	int nstages;
+	uint64_t tcp_idle_ms; /*!< timeouts { idle } */
+	uint64_t tcp_read_ms; /*!< timeouts { read } */
+} conf_block_t;
+
+enum conf_source { SOURCE_FILE = 1 };
+
+/*! One zone and where its data comes from. */
+typedef struct conf_zone {
+	uint8_t apex[DNAME_MAX];
+	char apex_str[DNAME_STR_MAX];
+	enum conf_source source;
+	char *path;         /*!< absolute path of the zone file */
+	uint64_t reload_ms; /*!< how often to look for changes; 0 = never */
+	int block;          /*!< index into conf_t.blocks */
+	int view;           /*!< index into conf_t.views */
+	const cfg_directive_t *dir;
+} conf_zone_t;
+
+/*! One socket address served; a view groups what one port serves. */
+typedef struct conf_listener {
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	int view;
+	bool tls;
+} conf_listener_t;
+
+typedef struct conf_view {
+	uint16_t port;
+} conf_view_t;
+
+typedef struct conf {
+	cfg_t *cfg;
+	conf_block_t *blocks;
+	int nblocks;
+	conf_zone_t *zones;
+	int nzones;
+	conf_view_t *views;
+	int nviews;
+	conf_listener_t *listeners;
+	int nlisteners;
+	uint64_t reload_ms; /*!< "reload" directive: Corefile checked this often; 0 = never */
+} conf_t;
+
+/*! The configuration used when there is no Corefile. */
+extern const char conf_default_corefile[];
+
+/*!
+ * \brief Read and check a configuration.
+ * \param path          the Corefile, or NULL for the embedded default
+ * \param default_port  the port of blocks that name none (-dns.port), 0 for CoreDNS's 53
+ * \param err_fn        receives every problem as file, line, message
+ * \return E_OK with *out set, or the first error.
+ */
+int conf_load(conf_t **out, const char *path, uint16_t default_port, cfg_error_fn err_fn, void *ud);
+
+void conf_free(conf_t *c);
+
+/*! \brief The view serving \a port, or -1. */
+static inline int conf_view_by_port(const conf_t *c, uint16_t port)
+{
+	for (int i = 0; i < c->nviews; i++) {
+		if (c->views[i].port == port) {
+			return i;
+		}
+	}
+	return -1;
+}
+
+/*! \brief Every directive this build understands, space separated (for -plugins). */
+const char *conf_directives(void);

@@ -1,0 +1,53 @@
+/*  Signet: one query through the query path, shared by UDP, TCP and TLS. */
+#pragma once
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "dns/pkt.h"
+#include "zones/lookup.h"
+
+struct server_state;
+struct conf_block;
+
+enum transport { TRANSPORT_UDP = 0, TRANSPORT_TCP, TRANSPORT_TLS };
+
+/*! Per-thread statistics, summed by the metrics endpoint. */
+typedef struct query_stats {
+	uint64_t requests[3]; /*!< by transport */
+	uint64_t rcodes[16];
+	uint64_t dropped;
+	uint64_t truncated;
+} query_stats_t;
+
+/*! Everything one query needs; one per worker thread (or TCP thread), reused. */
+typedef struct query {
+	/* In: */
+	const uint8_t *wire;
+	size_t len;
+	const struct sockaddr *remote;
+	enum transport transport;
+	uint16_t port; /*!< the local port the query came in on: selects the view */
+	/* Parsed request and response being written: */
+	dns_request_t req;
+	dns_writer_t w;
+	uint8_t *out;
+	size_t out_cap;
+	uint16_t max_size;        /*!< the most the response may be */
+	struct conf_block *block; /*!< the server block of the matched zone, or NULL */
+	lookup_result_t res;
+	size_t resp_len; /*!< set before the response hooks run */
+	struct timespec start;
+	query_stats_t *stats;
+} query_t;
+
+/*!
+ * \brief Answer one request.
+ * \param st    the published server state (read under RCU by the caller)
+ * \param q     wire, len, remote, transport, view, out, out_cap set by the caller
+ * \return the length of the response in q->out, or 0 to send nothing.
+ */
+size_t query_process(const struct server_state *st, query_t *q);

@@ -1,0 +1,38 @@
+/*  Signet: the stages of the query path (CoreDNS plugins, in CoreDNS's fixed order). */
+#pragma once
+
+#include <stdbool.h>
+
+#include "server/cfg.h"
+
+struct query;
+
+enum stage_result {
+	STAGE_CONTINUE = 0, /*!< go on to the next stage */
+	STAGE_DONE,         /*!< the stage wrote the response */
+	STAGE_DROP,         /*!< send nothing */
+};
+
+/*! One stage of the query path; hooks may be NULL. */
+typedef struct stage_ops {
+	const char *name; /*!< the Corefile directive */
+	int (*setup)(void **ctx, const cfg_directive_t *d, char *err, size_t errlen);
+	enum stage_result (*query)(struct query *q, void *ctx); /*!< before the answer */
+	void (*response)(struct query *q, void *ctx);           /*!< after the answer */
+	void (*teardown)(void *ctx);
+} stage_ops_t;
+
+/*! A configured stage in one server block. */
+typedef struct stage {
+	const stage_ops_t *ops;
+	void *ctx;
+} stage_t;
+
+/*! \brief The stage for directive \a name, or NULL. The table is in query-path order. */
+const stage_ops_t *stage_find(const char *name);
+
+/*! \brief The name of the \a i-th stage in query-path order, NULL past the last. */
+const char *stage_name(int i);
+
+/*! \brief Position of \a ops in the fixed query-path order. */
+int stage_order(const stage_ops_t *ops);

@@ -1,0 +1,47 @@
+/*  Signet: the published server state — configuration plus the current version of every
+ *  zone — read by the query threads under RCU (liburcu QSBR), replaced by the main thread. */
+#pragma once
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "server/conf.h"
+#include "zones/zone.h"
+
+/*! One configured zone and its current version. */
+typedef struct zone_entry {
+	const conf_zone_t *conf;
+	zone_t *zone; /*!< RCU-protected: rcu_dereference() to read, NULL until loaded */
+	struct zone_entry *hnext;
+	/* Owned by the zone manager (main thread): */
+	struct timespec mtime;
+	off_t size;
+	ino_t ino;
+	uint64_t next_check_ms; /*!< CLOCK_MONOTONIC, when to look at the file again */
+	char error[256];        /*!< why the last load failed, "" when it did not */
+} zone_entry_t;
+
+typedef struct server_state {
+	conf_t *conf;
+	zone_entry_t *zones; /*!< parallel to conf->zones */
+	int nzones;
+	zone_entry_t ***view_buckets; /*!< per view: hash of apex → entries */
+	uint32_t nbuckets;
+} server_state_t;
+
+/*! \brief Build a state for \a conf (takes ownership of it); zones are not loaded. */
+int state_new(server_state_t **out, conf_t *conf);
+
+/*! \brief Free a state; zones whose pointers also appear in \a keep are not freed. */
+void state_free(server_state_t *st, const server_state_t *keep);
+
+/*!
+ * \brief The zone entry answering \a qname_lc in \a view: the longest apex match; for DS,
+ *        the parent side of a zone cut when the parent is served here too.
+ */
+const zone_entry_t *state_find_zone(const server_state_t *st, int view, const uint8_t *qname_lc,
+				    uint16_t qtype);
+
+/*! The state queries read. */
+extern server_state_t *server_state;

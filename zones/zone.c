@@ -1,0 +1,138 @@
+#include "zones/zone.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "dns/pkt.h"
+#include "dns/rrtype.h"
+#include "zones/internal.h"
+
+struct zone_mem_chunk {
+	struct zone_mem_chunk *next;
+	max_align_t data[];
+};
+
+#define ZONE_MEM_CHUNK (1u << 20)
+
+zone_mem_t *zone_mem_new(void)
+{
+	return calloc(1, sizeof(zone_mem_t));
+}
+
+void *zone_mem_alloc(zone_mem_t *m, size_t len)
+{
+	len = (len + 15u) & ~(size_t)15u;
+	if (m->chunks == NULL || m->used + len > m->size) {
+		size_t size = len > ZONE_MEM_CHUNK ? len : ZONE_MEM_CHUNK;
+		struct zone_mem_chunk *c = malloc(sizeof(*c) + size);
+		if (c == NULL) {
+			return NULL;
+		}
+		c->next = m->chunks;
+		m->chunks = c;
+		m->used = 0;
+		m->size = size;
+		m->total += size;
+	}
+	void *p = (uint8_t *)m->chunks->data + m->used;
+	m->used += len;
+	return p;
+}
+
+void zone_mem_free(zone_mem_t *m)
+{
+	if (m == NULL) {
+		return;
+	}
+	struct zone_mem_chunk *c = m->chunks;
+	while (c != NULL) {
+		struct zone_mem_chunk *next = c->next;
+		free(c);
+		c = next;
+	}
+	free(m);
+}
+
+void zone_free(zone_t *z)
+{
+	if (z == NULL) {
+		return;
+	}
+	free(z->nodes);
+	free(z->buckets);
+	zone_mem_free(z->mem);
+	free(z);
+}
+
+const zone_node_t *zone_find(const zone_t *z, const uint8_t *name_lc)
+{
+	size_t len = dname_len(name_lc);
+	const zone_node_t *n = z->buckets[dname_hash(name_lc) & (z->nbuckets - 1)];
+	for (; n != NULL; n = n->hnext) {
+		if (n->owner_len == len && memcmp(n->owner, name_lc, len) == 0) {
+			return n;
+		}
+	}
+	return NULL;
+}
+
+const zone_node_t *zone_find_encloser(const zone_t *z, const uint8_t *name_lc)
+{
+	const uint8_t *name = name_lc;
+	int extra = dname_labels(name_lc) - z->apex_labels;
+	while (extra > 0) {
+		const zone_node_t *n = zone_find(z, name);
+		if (n != NULL) {
+			return n;
+		}
+		name += 1 + name[0];
+		extra--;
+	}
+	return z->apex;
+}
+
+const zone_node_t *zone_find_predecessor(const zone_t *z, const uint8_t *name_lc)
+{
+	/* Binary search for the last node <= name. */
+	uint32_t lo = 0, hi = z->nnodes;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (dname_cmp(z->nodes[mid]->owner, name_lc) <= 0) {
+			lo = mid + 1;
+		} else {
+			hi = mid;
+		}
+	}
+	return lo == 0 ? z->nodes[z->nnodes - 1] : z->nodes[lo - 1];
+}
+
+const zone_rrset_t *zone_node_rrset(const zone_node_t *node, uint16_t type)
+{
+	for (uint16_t i = 0; i < node->nrrsets; i++) {
+		if (node->rrsets[i].type == type) {
+			return &node->rrsets[i];
+		}
+		if (node->rrsets[i].type > type) {
+			break;
+		}
+	}
+	return NULL;
+}
+
+const uint8_t *zone_rrset_rdata(const zone_rrset_t *rs, uint16_t i, uint16_t *rdlen)
+{
+	uint32_t pos = 0;
+	const uint8_t *rd = NULL;
+	for (uint16_t k = 0; k <= i; k++) {
+		rd = zone_rrset_next(rs, &pos, rdlen);
+	}
+	return rd;
+}
+
+uint32_t zone_soa_minimum(const zone_t *z)
+{
+	const zone_rrset_t *soa = zone_node_rrset(z->apex, RR_SOA);
+	uint16_t rdlen;
+	const uint8_t *rd = zone_rrset_rdata(soa, 0, &rdlen);
+	return dns_u32(rd + rdlen - 4);
+}
