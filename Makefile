@@ -1,10 +1,11 @@
 # Signet — build, test, run, bench, install.  See README.md.
-.POSIX:
 .SUFFIXES:
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
-CC      ?= cc
+ifeq ($(origin CC),default)
+CC       = cc
+endif
 PYTHON  ?= /usr/bin/python3
 PKGS     = gnutls nettle ldns sqlite3 libcurl libevent liburcu-qsbr
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

@@ -13,7 +13,7 @@
 /*! One directive, or one property inside a directive's block. */
 typedef struct cfg_directive {
 	char *name;
-	char **args;	 /*!< argc strings, quotes removed, {$ENV} substituted */
+	char **args; /*!< argc strings, quotes removed, {$ENV} substituted */
 	int argc;
 	struct cfg_directive *props; /*!< the "{ ... }" block, nprops entries */
 	int nprops;
@@ -23,10 +23,10 @@ typedef struct cfg_directive {
 
 /*! One key of a server block: "tls://example.org:853". */
 typedef struct cfg_key {
-	char *text;	/*!< as written */
-	char *scheme;	/*!< "dns" or "tls" */
-	char *zone;	/*!< absolute, lower case, with the final dot: "example.org." ("." for root) */
-	uint16_t port;	/*!< 53 unless given (853 default for tls://) */
+	char *text;   /*!< as written */
+	char *scheme; /*!< "dns" or "tls" */
+	char *zone; /*!< absolute, lower case, with the final dot: "example.org." ("." for root) */
+	uint16_t port; /*!< 53 unless given (853 default for tls://) */
 } cfg_key_t;
 
 typedef struct cfg_block {
@@ -41,9 +41,9 @@ typedef struct cfg_block {
 typedef struct cfg {
 	cfg_block_t *blocks;
 	int nblocks;
-	char *path;	/*!< the Corefile, or "<embedded>" */
-	char *dir;	/*!< its folder: relative paths in directives are taken from here */
-	char **files;	/*!< every file read (imports included), for messages */
+	char *path;   /*!< the Corefile, or "<embedded>" */
+	char *dir;    /*!< its folder: relative paths in directives are taken from here */
+	char **files; /*!< every file read (imports included), for messages */
 	int nfiles;
 } cfg_t;
 

@@ -19,7 +19,7 @@ const char conf_default_corefile[] = "# Signet's embedded default: the signed de
 				     "}\n";
 
 /* Directives that configure the server rather than a stage. */
-static const char *const server_directives[] = { "file", "bind", "root", "reload", "timeouts" };
+static const char *const server_directives[] = { "bind", "root", "reload", "timeouts" };
 
 const char *conf_directives(void)
 {
@@ -27,6 +27,9 @@ const char *conf_directives(void)
 	size_t n = 0;
 	if (list[0] != '\0') {
 		return list;
+	}
+	for (const char *const *src = source_names(); *src != NULL; src++) {
+		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", n ? " " : "", *src);
 	}
 	for (size_t i = 0; i < sizeof(server_directives) / sizeof(server_directives[0]); i++) {
 		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", n ? " " : "",
@@ -84,17 +87,17 @@ static uint16_t key_explicit_port(const cfg_key_t *k)
 	return k->port;
 }
 
-static char *abs_path(const char *dir, const char *root, const char *p)
+/* The folder relative paths of a block are taken from: "root", itself relative to the
+ * Corefile's folder, or that folder. */
+static char *base_dir(const char *dir, const char *root)
 {
 	char buf[PATH_MAX];
-	if (p[0] == '/') {
-		snprintf(buf, sizeof(buf), "%s", p);
-	} else if (root != NULL && root[0] == '/') {
-		snprintf(buf, sizeof(buf), "%s/%s", root, p);
-	} else if (root != NULL) {
-		snprintf(buf, sizeof(buf), "%s/%s/%s", dir, root, p);
+	if (root == NULL) {
+		snprintf(buf, sizeof(buf), "%s", dir);
+	} else if (root[0] == '/') {
+		snprintf(buf, sizeof(buf), "%s", root);
 	} else {
-		snprintf(buf, sizeof(buf), "%s/%s", dir, p);
+		snprintf(buf, sizeof(buf), "%s/%s", dir, root);
 	}
 	return strdup(buf);
 }
@@ -164,15 +167,11 @@ static int add_listener(struct ctx *x, const cfg_directive_t *d, const char *add
 	return E_OK;
 }
 
-static int add_zone(struct ctx *x, int block, int view, const cfg_directive_t *d, const char *apex,
-		    const char *path, uint64_t reload_ms)
+static int add_zone(struct ctx *x, int block, int view, const cfg_directive_t *d,
+		    const zone_source_ops_t *ops, const char *apex, int nargs)
 {
 	conf_t *c = x->c;
-	conf_zone_t z = { .source = SOURCE_FILE,
-			  .block = block,
-			  .view = view,
-			  .dir = d,
-			  .reload_ms = reload_ms };
+	conf_zone_t z = { .source = ops, .block = block, .view = view, .dir = d, .nargs = nargs };
 	int len = dname_from_str(z.apex, apex, NULL);
 	if (len < 0) {
 		fail(x, d->file, d->line, "'%s' is not a zone name", apex);
@@ -187,45 +186,56 @@ static int add_zone(struct ctx *x, int block, int view, const cfg_directive_t *d
 			return E_CFG_SEMANTIC;
 		}
 	}
-	z.path = strdup(path);
+	z.opts = calloc((size_t)d->nprops + 1, sizeof(source_option_t));
 	conf_zone_t *nz = realloc(c->zones, (size_t)(c->nzones + 1) * sizeof(*nz));
-	if (nz == NULL || z.path == NULL) {
-		free(z.path);
+	if (nz == NULL || z.opts == NULL) {
+		free(z.opts);
 		return -ENOMEM;
 	}
 	c->zones = nz;
+	snprintf(z.where, sizeof(z.where), "%s:%d", d->file, d->line);
 	c->zones[c->nzones++] = z;
 	return E_OK;
 }
 
-/* file DBFILE [ZONES...] { reload DURATION } */
-static void dir_file(struct ctx *x, int block, int view, const cfg_block_t *b,
-		     const cfg_directive_t *d, const char *root)
+/* Point every zone's source configuration at its final storage (the zone array moves while
+ * it grows, so this is done once at the end). */
+static void link_sources(conf_t *c)
 {
-	uint64_t reload_ms = 60000; /* CoreDNS's default */
-	if (d->argc < 1) {
-		fail(x, d->file, d->line, "file: needs the zone file's path");
-		return;
-	}
-	for (int i = 0; i < d->nprops; i++) {
-		const cfg_directive_t *p = &d->props[i];
-		if (strcmp(p->name, "reload") == 0 && p->argc == 1) {
-			if (cfg_parse_duration(p->args[0], &reload_ms) != E_OK) {
-				fail(x, p->file, p->line, "file: reload: bad duration '%s'",
-				     p->args[0]);
-			}
-		} else {
-			fail(x, p->file, p->line, "file: unknown property '%s'", p->name);
+	for (int i = 0; i < c->nzones; i++) {
+		conf_zone_t *z = &c->zones[i];
+		const cfg_directive_t *d = z->dir;
+		for (int p = 0; p < d->nprops; p++) {
+			z->opts[p].name = d->props[p].name;
+			z->opts[p].args = d->props[p].args;
+			z->opts[p].argc = d->props[p].argc;
+			z->opts[p].where = d->props[p].file;
 		}
+		z->sconf.apex = z->apex;
+		z->sconf.apex_str = z->apex_str;
+		z->sconf.args = d->args;
+		z->sconf.argc = z->nargs;
+		z->sconf.opts = z->opts;
+		z->sconf.nopts = d->nprops;
+		z->sconf.dir = c->blocks[z->block].dir;
+		z->sconf.where = z->where;
 	}
-	char *path = abs_path(x->c->cfg->dir, root, d->args[0]);
-	if (path == NULL) {
-		x->errors++;
+}
+
+/* A source directive: "file DBFILE [ZONES...] { ... }", "sqlite DBFILE [ZONES...]",
+ * "etcd [ZONES...]", ... The zones named must lie within the block's zones; none means all
+ * of the block's zones. */
+static void dir_source(struct ctx *x, int block, int view, const cfg_block_t *b,
+		       const cfg_directive_t *d, const zone_source_ops_t *ops)
+{
+	/* Arguments that are not zones: the file's path for file and sqlite. */
+	int nargs = (strcmp(ops->name, "file") == 0 || strcmp(ops->name, "sqlite") == 0) ? 1 : 0;
+	if (d->argc < nargs) {
+		fail(x, d->file, d->line, "%s: needs the path of its file", d->name);
 		return;
 	}
-	if (d->argc > 1) {
-		for (int i = 1; i < d->argc; i++) {
-			/* A zone named here must be one of the block's zones (or below one). */
+	if (d->argc > nargs) {
+		for (int i = nargs; i < d->argc; i++) {
 			uint8_t zn[DNAME_MAX];
 			bool ok = false;
 			if (dname_from_str(zn, d->args[i], NULL) >= 0) {
@@ -239,18 +249,17 @@ static void dir_file(struct ctx *x, int block, int view, const cfg_block_t *b,
 			}
 			if (!ok) {
 				fail(x, d->file, d->line,
-				     "file: zone '%s' is not within the server block's zones",
-				     d->args[i]);
+				     "%s: zone '%s' is not within the server block's zones",
+				     d->name, d->args[i]);
 				continue;
 			}
-			add_zone(x, block, view, d, d->args[i], path, reload_ms);
+			add_zone(x, block, view, d, ops, d->args[i], nargs);
 		}
 	} else {
 		for (int k = 0; k < b->nkeys; k++) {
-			add_zone(x, block, view, d, b->keys[k].zone, path, reload_ms);
+			add_zone(x, block, view, d, ops, b->keys[k].zone, nargs);
 		}
 	}
-	free(path);
 }
 
 static void dir_timeouts(struct ctx *x, conf_block_t *cb, const cfg_directive_t *d)
@@ -343,11 +352,17 @@ static void load_block(struct ctx *x, int bi)
 			root = r->args[0];
 		}
 	}
+	cb->dir = base_dir(c->cfg->dir, root);
+	if (cb->dir == NULL) {
+		x->errors++;
+		return;
+	}
 	bool bound = false;
 	for (int i = 0; i < b->ndirs; i++) {
 		const cfg_directive_t *d = &b->dirs[i];
-		if (strcmp(d->name, "file") == 0) {
-			dir_file(x, bi, view, b, d, root);
+		const zone_source_ops_t *src = source_find(d->name);
+		if (src != NULL) {
+			dir_source(x, bi, view, b, d, src);
 		} else if (strcmp(d->name, "bind") == 0) {
 			if (d->argc == 0) {
 				fail(x, d->file, d->line, "bind: needs at least one address");
@@ -406,6 +421,7 @@ int conf_load(conf_t **out, const char *path, uint16_t default_port, cfg_error_f
 	if (c->nblocks == 0) {
 		fail(&x, c->cfg->path, 1, "no server blocks");
 	}
+	link_sources(c);
 	if (x.errors > 0) {
 		conf_free(c);
 		return E_CFG_SEMANTIC;
@@ -428,7 +444,10 @@ void conf_free(conf_t *c)
 		}
 	}
 	for (int i = 0; i < c->nzones; i++) {
-		free(c->zones[i].path);
+		free(c->zones[i].opts);
+	}
+	for (int i = 0; i < c->nblocks && c->blocks != NULL; i++) {
+		free(c->blocks[i].dir);
 	}
 	free(c->zones);
 	free(c->views);

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "adapters/source.h"
 #include "dns/name.h"
 #include "server/cfg.h"
 #include "server/stage.h"
@@ -19,19 +20,20 @@ typedef struct conf_block {
 	int nstages;
 	uint64_t tcp_idle_ms; /*!< timeouts { idle } */
 	uint64_t tcp_read_ms; /*!< timeouts { read } */
+	char *dir;            /*!< relative paths are taken from here ("root") */
 } conf_block_t;
-
-enum conf_source { SOURCE_FILE = 1 };
 
 /*! One zone and where its data comes from. */
 typedef struct conf_zone {
 	uint8_t apex[DNAME_MAX];
 	char apex_str[DNAME_STR_MAX];
-	enum conf_source source;
-	char *path;         /*!< absolute path of the zone file */
-	uint64_t reload_ms; /*!< how often to look for changes; 0 = never */
-	int block;          /*!< index into conf_t.blocks */
-	int view;           /*!< index into conf_t.views */
+	const zone_source_ops_t *source;
+	source_conf_t sconf;   /*!< what the source is opened with */
+	source_option_t *opts; /*!< sconf.opts, owned */
+	char where[256];       /*!< sconf.where */
+	int nargs;             /*!< arguments of the directive that are not zones */
+	int block;             /*!< index into conf_t.blocks */
+	int view;              /*!< index into conf_t.views */
 	const cfg_directive_t *dir;
 } conf_zone_t;
 

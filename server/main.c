@@ -179,7 +179,8 @@ static int validate(const struct app *a)
 		zone_t *z = NULL;
 		int zerr = 0;
 		if (zonemgr_load(&c->zones[i], &z, print_diag, &zerr) != E_OK && zerr == 0) {
-			printf("%s: cannot load zone %s\n", c->zones[i].path, c->zones[i].apex_str);
+			printf("%s: cannot load zone %s\n", c->zones[i].where,
+			       c->zones[i].apex_str);
 			zerr++;
 		}
 		errors += zerr;
@@ -239,7 +240,8 @@ static void reload(struct app *a, const char *why)
 		log_err("signetd", "reload: out of memory; keeping the running configuration");
 		return;
 	}
-	int failed = zonemgr_load_all(st, server_state);
+	int failed = zonemgr_start(st, server_state, a->base);
+	zonemgr_stop(server_state);
 	publish(st);
 	log_info("signetd", "reload done%s", failed ? ", some zones failed (see above)" : "");
 }
@@ -262,7 +264,6 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	static uint64_t ticks;
 	(void)fd;
 	(void)what;
-	zonemgr_tick(server_state);
 	uint64_t every = server_state->conf->reload_ms / 200u;
 	if (a->conf_path != NULL && every > 0 && ++ticks % every == 0 &&
 	    conf_mtime(a->conf_path) != a->conf_mtime) {
@@ -288,11 +289,11 @@ static int serve(struct app *a)
 		state_free(st, NULL);
 		return 1;
 	}
-	zonemgr_load_all(st, NULL);
-	rcu_assign_pointer(server_state, st);
-
 	evthread_use_pthreads();
 	a->base = event_base_new();
+	zonemgr_start(st, NULL, a->base);
+	rcu_assign_pointer(server_state, st);
+
 	struct event *sigs[4];
 	int signums[4] = { SIGHUP, SIGUSR1, SIGTERM, SIGINT };
 	for (int i = 0; i < 4; i++) {
@@ -329,6 +330,7 @@ static int serve(struct app *a)
 		event_free(sigs[i]);
 	}
 	event_free(tick);
+	zonemgr_stop(server_state);
 	event_base_free(a->base);
 	state_free(rcu_xchg_pointer(&server_state, NULL), NULL);
 	if (a->opt.pidfile != NULL) {

@@ -3,8 +3,6 @@
 #pragma once
 
 #include <stdint.h>
-#include <sys/types.h>
-#include <time.h>
 
 #include "server/conf.h"
 #include "zones/zone.h"
@@ -15,11 +13,9 @@ typedef struct zone_entry {
 	zone_t *zone; /*!< RCU-protected: rcu_dereference() to read, NULL until loaded */
 	struct zone_entry *hnext;
 	/* Owned by the zone manager (main thread): */
-	struct timespec mtime;
-	off_t size;
-	ino_t ino;
-	uint64_t next_check_ms; /*!< CLOCK_MONOTONIC, when to look at the file again */
-	char error[256];        /*!< why the last load failed, "" when it did not */
+	zone_source_t *src;
+	struct server_state *state;
+	char error[256]; /*!< why the last load failed, "" when it did not */
 } zone_entry_t;
 
 typedef struct server_state {

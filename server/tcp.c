@@ -84,7 +84,7 @@ static void conn_read(struct bufferevent *bev, void *arg)
 		evbuffer_remove(in, t->in, len);
 
 		query_t *q = &t->q;
-		clock_gettime(CLOCK_MONOTONIC_COARSE, &q->start);
+		clock_gettime(CLOCK_MONOTONIC, &q->start);
 		q->wire = t->in;
 		q->len = len;
 		q->remote = (const struct sockaddr *)&c->remote;

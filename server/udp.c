@@ -66,7 +66,7 @@ static void serve_socket(struct udp_worker *w, int fd, uint16_t port)
 				w->stats.dropped++;
 				continue;
 			}
-			clock_gettime(CLOCK_MONOTONIC_COARSE, &q->start);
+			clock_gettime(CLOCK_MONOTONIC, &q->start);
 			q->wire = w->in[i];
 			q->len = w->in_msg[i].msg_len;
 			q->remote = (const struct sockaddr *)&w->addr[i];

@@ -1,5 +1,5 @@
-/*  Signet: the zone manager — loads every configured zone, reloads what changed, and
- *  publishes new versions (main thread only). */
+/*  Signet: the zone manager — opens every zone's source, loads it, publishes each new
+ *  version and loads again when the source says it changed (main thread only). */
 #pragma once
 
 #include <stdbool.h>
@@ -7,21 +7,22 @@
 #include "server/state.h"
 #include "zones/builder.h"
 
+struct event_base;
+
 /*!
- * \brief Load one zone from its source.
+ * \brief Open, load and close one zone's source (for -validate).
  * \param diag  where problems go (NULL: the log)
  * \return E_OK with *out set, or the first error (every problem reported through \a diag).
  */
 int zonemgr_load(const conf_zone_t *zc, zone_t **out, zone_diag_fn diag, void *ud);
 
 /*!
- * \brief Fill the zones of \a st, a state not yet published. A zone whose file did not change
- *        since \a old loaded it is taken from \a old; one that fails to load keeps \a old's
- *        version when there is one.
- * \return the number of zones that failed to load.
+ * \brief Open the sources of \a st (not yet published), load every zone and watch for
+ *        changes on \a base. A zone that fails to load keeps \a old's version when there is
+ *        one. \return the number of zones that failed (a source that cannot be opened
+ *        counts; its message is logged).
  */
-int zonemgr_load_all(server_state_t *st, const server_state_t *old);
+int zonemgr_start(server_state_t *st, const server_state_t *old, struct event_base *base);
 
-/*! \brief Reload, now, each zone whose reload interval has passed and whose file changed;
- *         publish each new version. Called from a timer. */
-void zonemgr_tick(server_state_t *st);
+/*! \brief Close the sources of \a st (before it is retired). */
+void zonemgr_stop(server_state_t *st);

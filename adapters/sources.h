@@ -1,0 +1,6 @@
+/*  Signet: the table of sources. */
+#pragma once
+
+#include "adapters/source.h"
+
+extern const zone_source_ops_t source_file;
