@@ -11,11 +11,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DNAME_MAX	255
-#define DNAME_LABEL_MAX 63
+#define DNAME_MAX        255
+#define DNAME_LABEL_MAX  63
 #define DNAME_LABELS_MAX 127
 /*! Buffer for a presentation-format name, with every octet escaped as \DDD. */
-#define DNAME_STR_MAX	(DNAME_MAX * 4 + 1)
+#define DNAME_STR_MAX (DNAME_MAX * 4 + 1)
 
 /*! \brief ASCII lower-case of one octet. */
 static inline uint8_t dname_lower_octet(uint8_t c)
@@ -35,7 +35,11 @@ static inline uint8_t dname_lower_octet(uint8_t c)
  */
 int dname_unpack(const uint8_t *pkt, size_t pktlen, size_t *pos, uint8_t *out);
 
-/*! \brief Check that an uncompressed name is well formed within \a maxlen; return its length or E_*. */
+/*!
+ * \brief Check that an uncompressed name is well formed within \a maxlen; return its length,
+ *        E_MALFORMED (runs past \a maxlen, or a length octet >= 64, pointers included) or
+ *        E_NAME_LONG.
+ */
 int dname_check(const uint8_t *name, size_t maxlen);
 
 /*! \brief Length of a well-formed uncompressed name, root label included. */
@@ -59,7 +63,7 @@ bool dname_is_sub(const uint8_t *name, const uint8_t *parent);
 /*! \brief The name with its first label removed; NULL for the root. Borrowed from \a name. */
 const uint8_t *dname_parent(const uint8_t *name);
 
-/*! \brief The suffix of \a name with \a labels labels (0 = root). Borrowed from \a name. */
+/*! \brief The suffix of \a name with \a labels labels (0 = root); NULL when fewer. Borrowed. */
 const uint8_t *dname_suffix(const uint8_t *name, int labels);
 
 /*! \brief RFC 4034 §6.1 canonical order: <0, 0, >0. Case-insensitive. */
@@ -68,7 +72,7 @@ int dname_cmp(const uint8_t *a, const uint8_t *b);
 /*! \brief True when the first label is "*". */
 bool dname_is_wildcard(const uint8_t *name);
 
-/*! \brief Hash of the lower-cased name (FNV-1a over the wire octets). */
+/*! \brief Hash of the lower-cased name (32-bit FNV-1a over all wire octets, length octets too). */
 uint32_t dname_hash(const uint8_t *name);
 
 /*!
@@ -80,12 +84,16 @@ uint32_t dname_hash(const uint8_t *name);
  */
 int dname_from_str(uint8_t *out, const char *str, const uint8_t *origin);
 
-/*! \brief Write the absolute presentation form ("www.example.", "." for the root). */
+/*!
+ * \brief Write the absolute presentation form ("www.example.", "." for the root), escaping
+ *        . \ " ( ) ; @ $ as \X and octets outside 0x21..0x7E as \DDD.
+ * \return the string length (NUL not counted), or E_TRUNC when \a buflen is too small.
+ */
 int dname_to_str(char *buf, size_t buflen, const uint8_t *name);
 
 /*!
  * \brief Replace the suffix \a from of \a name by \a to (DNAME substitution, RFC 6672).
- * \return length written to \a out, or E_NAME_LONG when the result would be too long.
+ * \return length written to \a out, E_NAME_LONG when the result would be too long, or -EINVAL
+ *         when \a name is not at or below \a from.
  */
-int dname_replace_suffix(uint8_t *out, const uint8_t *name, const uint8_t *from,
-			 const uint8_t *to);
+int dname_replace_suffix(uint8_t *out, const uint8_t *name, const uint8_t *from, const uint8_t *to);

@@ -9,21 +9,21 @@
 
 #include "dns/name.h"
 
-#define DNS_HDR_LEN	 12
-#define DNS_UDP_MIN	 512   /*!< payload without EDNS (RFC 1035) */
-#define DNS_UDP_DEFAULT	 1232  /*!< our advertised and maximum UDP payload (DNS flag day 2020) */
-#define DNS_TCP_MAX	 65535
-#define DNS_COMP_MAX	 64    /*!< names remembered for compression per message */
-#define DNS_OPT_LEN	 11    /*!< OPT RR without options */
+#define DNS_HDR_LEN     12
+#define DNS_UDP_MIN     512  /*!< payload without EDNS (RFC 1035) */
+#define DNS_UDP_DEFAULT 1232 /*!< our advertised and maximum UDP payload (DNS flag day 2020) */
+#define DNS_TCP_MAX     65535
+#define DNS_COMP_MAX    64 /*!< names remembered for compression per message */
+#define DNS_OPT_LEN     11 /*!< OPT RR without options */
 
 /* Header flag bits in the 16-bit flags word. */
-#define DNS_FLAG_QR 0x8000
-#define DNS_FLAG_AA 0x0400
-#define DNS_FLAG_TC 0x0200
-#define DNS_FLAG_RD 0x0100
-#define DNS_FLAG_RA 0x0080
-#define DNS_FLAG_AD 0x0020
-#define DNS_FLAG_CD 0x0010
+#define DNS_FLAG_QR       0x8000
+#define DNS_FLAG_AA       0x0400
+#define DNS_FLAG_TC       0x0200
+#define DNS_FLAG_RD       0x0100
+#define DNS_FLAG_RA       0x0080
+#define DNS_FLAG_AD       0x0020
+#define DNS_FLAG_CD       0x0010
 #define DNS_OPCODE(flags) (((flags) >> 11) & 0xF)
 #define DNS_RCODE(flags)  ((flags)&0xF)
 
@@ -68,15 +68,15 @@ typedef struct dns_request {
 	uint16_t flags;
 	uint8_t opcode;
 	uint16_t qdcount, ancount, nscount, arcount;
-	uint8_t qname[DNAME_MAX];  /*!< as the client sent it (case kept) */
+	uint8_t qname[DNAME_MAX];    /*!< as the client sent it (case kept) */
 	uint8_t qname_lc[DNAME_MAX]; /*!< lower-cased */
 	uint8_t qname_len;
 	uint16_t qtype;
 	uint16_t qclass;
 	size_t question_end; /*!< offset just past the question */
 	dns_edns_t edns;
-	size_t tsig_pos;     /*!< offset of a TSIG RR (last in additional), 0 when none */
-	size_t end;	     /*!< offset just past the last parsed record */
+	size_t tsig_pos; /*!< offset of a TSIG RR (last in additional), 0 when none */
+	size_t end;      /*!< offset just past the last parsed record */
 } dns_request_t;
 
 /*!
@@ -92,17 +92,17 @@ int dns_request_parse(dns_request_t *req, const uint8_t *wire, size_t len);
 
 /*! Name-compression memory: where names already written start in the message. */
 typedef struct dns_comp_entry {
-	uint16_t off;	 /*!< offset of the first label of the (suffix) name */
+	uint16_t off;   /*!< offset of the first label of the (suffix) name */
 	uint8_t labels; /*!< labels of that name, root not counted */
 } dns_comp_entry_t;
 
 /*! A response being written into a caller-owned buffer. */
 typedef struct dns_writer {
 	uint8_t *buf;
-	size_t cap;	/*!< the most this message may grow to (UDP payload or 65535) */
-	size_t reserved;	/*!< tail kept free for OPT (and TSIG) */
+	size_t cap;      /*!< the most this message may grow to (UDP payload or 65535) */
+	size_t reserved; /*!< tail kept free for OPT (and TSIG) */
 	size_t len;
-	size_t qend;	/*!< offset just past the question */
+	size_t qend;       /*!< offset just past the question */
 	uint16_t count[3]; /*!< AN, NS, AR record counts */
 	uint8_t ncomp;
 	dns_comp_entry_t comp[DNS_COMP_MAX];
@@ -122,7 +122,7 @@ typedef struct dns_writer_mark {
  */
 int dns_writer_begin(dns_writer_t *w, uint8_t *buf, size_t cap, const dns_request_t *req);
 
-/*! \brief Keep \a bytes at the end free for records written last (OPT, TSIG). */
+/*! \brief Keep \a bytes at the end free for records written last (OPT, TSIG); sets, not adds. */
 void dns_writer_reserve(dns_writer_t *w, size_t bytes);
 
 static inline void dns_writer_mark(const dns_writer_t *w, dns_writer_mark_t *m)
@@ -134,19 +134,22 @@ static inline void dns_writer_mark(const dns_writer_t *w, dns_writer_mark_t *m)
 	m->ncomp = w->ncomp;
 }
 
+/*! \brief Forget everything written since \a m (length, counts, compression memory). */
 void dns_writer_rollback(dns_writer_t *w, const dns_writer_mark_t *m);
 
 /*!
  * \brief Append one RR. \a owner is uncompressed wire (compressed against earlier names);
  *        \a rdata is uncompressed wire; the names inside the RDATA of the RFC 1035 types
  *        (NS, CNAME, SOA, PTR, MX, ...) are compressed, others copied as they are.
- * \return E_OK, or E_TRUNC (the writer is unchanged).
+ *        RDATA of those types that does not parse as the type says is copied as it is.
+ * \return E_OK, or E_TRUNC (the writer and the whole buffer are unchanged).
  */
 int dns_writer_rr(dns_writer_t *w, enum dns_section sec, const uint8_t *owner, uint16_t type,
 		  uint16_t rclass, uint32_t ttl, const uint8_t *rdata, uint16_t rdlen);
 
 /*!
- * \brief Append an OPT RR (always fits: its room is reserved by the caller).
+ * \brief Append an OPT RR (always fits: its room is reserved by the caller). It may use the
+ *        reserved room; the reservation shrinks by DNS_OPT_LEN. E_TRUNC only past \a cap.
  * \param ext_rcode  the upper 8 bits of a 12-bit RCODE
  */
 int dns_writer_opt(dns_writer_t *w, uint16_t payload, uint8_t ext_rcode, bool do_bit);

@@ -8,24 +8,39 @@
 #include "server/conf.h"
 #include "server/state.h"
 
-/* Write the items of one section; E_TRUNC when one does not fit. */
-static int write_items(dns_writer_t *w, enum dns_section sec, const lookup_item_t *items, uint8_t n)
+/* Write one RRset (and, for DO queries, its signatures) as a unit. */
+static int write_rrset(dns_writer_t *w, enum dns_section sec, const lookup_item_t *it,
+		       const zone_rrset_t *rs)
+{
+	uint32_t pos = 0;
+	uint16_t rdlen;
+	const uint8_t *rd;
+	while ((rd = zone_rrset_next(rs, &pos, &rdlen)) != NULL) {
+		if (dns_writer_rr(w, sec, it->owner, rs->type, CLASS_IN, it->ttl, rd, rdlen) !=
+		    E_OK) {
+			return E_TRUNC;
+		}
+	}
+	return E_OK;
+}
+
+/* Write the items of one section; E_TRUNC when one does not fit. DNSSEC records and
+ * signatures only when the client set DO. */
+static int write_items(dns_writer_t *w, enum dns_section sec, const lookup_item_t *items,
+		       uint8_t n, bool dnssec)
 {
 	for (uint8_t i = 0; i < n; i++) {
 		const lookup_item_t *it = &items[i];
-		const zone_rrset_t *rs = it->rrset;
 		dns_writer_mark_t m;
-		uint32_t pos = 0;
-		uint16_t rdlen;
-		const uint8_t *rd;
-
+		if ((it->flags & LOOKUP_DNSSEC) && !dnssec) {
+			continue;
+		}
 		dns_writer_mark(w, &m);
-		while ((rd = zone_rrset_next(rs, &pos, &rdlen)) != NULL) {
-			if (dns_writer_rr(w, sec, it->owner, rs->type, CLASS_IN, it->ttl, rd,
-					  rdlen) != E_OK) {
-				dns_writer_rollback(w, &m);
-				return E_TRUNC;
-			}
+		if (write_rrset(w, sec, it, it->rrset) != E_OK ||
+		    (dnssec && it->rrset->sigs != NULL &&
+		     write_rrset(w, sec, it, it->rrset->sigs) != E_OK)) {
+			dns_writer_rollback(w, &m);
+			return E_TRUNC;
 		}
 	}
 	return E_OK;
@@ -33,10 +48,10 @@ static int write_items(dns_writer_t *w, enum dns_section sec, const lookup_item_
 
 /* Additional data is optional, but glue for a referral whose name servers lie below the cut
  * is not (RFC 9471): when it does not fit, the response is truncated. */
-static int write_additional(dns_writer_t *w, const lookup_result_t *res)
+static int write_additional(dns_writer_t *w, const lookup_result_t *res, bool dnssec)
 {
 	for (uint8_t i = 0; i < res->nad; i++) {
-		if (write_items(w, DNS_AR, &res->ad[i], 1) != E_OK) {
+		if (write_items(w, DNS_AR, &res->ad[i], 1, dnssec) != E_OK) {
 			bool required = res->kind == LOOKUP_REFERRAL &&
 					(res->ad[i].flags & LOOKUP_GLUE) && res->cut != NULL &&
 					dname_is_sub(res->ad[i].owner, res->cut->owner);
@@ -75,9 +90,10 @@ static void answer_zone(query_t *q, const zone_t *z)
 	if (res->aa) {
 		dns_writer_flags(&q->w, DNS_FLAG_AA, 0);
 	}
-	if (write_items(&q->w, DNS_AN, res->an, res->nan) != E_OK ||
-	    write_items(&q->w, DNS_NS, res->ns, res->nns) != E_OK ||
-	    write_additional(&q->w, res) != E_OK) {
+	bool dnssec = q->req.edns.do_bit;
+	if (write_items(&q->w, DNS_AN, res->an, res->nan, dnssec) != E_OK ||
+	    write_items(&q->w, DNS_NS, res->ns, res->nns, dnssec) != E_OK ||
+	    write_additional(&q->w, res, dnssec) != E_OK) {
 		dns_writer_clear_records(&q->w);
 		dns_writer_flags(&q->w, DNS_FLAG_TC, 0);
 		q->stats->truncated++;

@@ -598,6 +598,95 @@ static void link_node(zone_t *z, zone_node_t *node)
 	z->buckets[h] = node;
 }
 
+/* Each RRset's signatures are the run of the node's RRSIGs whose type covered is its type
+ * (RRSIG RDATA sorts by type covered first); the RRset points at that slice. */
+static int link_signatures(zone_t *z)
+{
+	for (uint32_t k = 0; k < z->nnodes; k++) {
+		zone_node_t *node = z->nodes[k];
+		const zone_rrset_t *sigs = zone_node_rrset(node, RR_RRSIG);
+		if (sigs == NULL) {
+			continue;
+		}
+		for (uint16_t i = 0; i < node->nrrsets; i++) {
+			zone_rrset_t *rs = &node->rrsets[i];
+			uint32_t pos = 0, start = 0, end = 0;
+			uint16_t count = 0, rdlen;
+			const uint8_t *rd;
+			if (rs->type == RR_RRSIG) {
+				continue;
+			}
+			while ((rd = zone_rrset_next(sigs, &pos, &rdlen)) != NULL) {
+				if (rdlen >= 2 && dns_u16(rd) == rs->type) {
+					if (count++ == 0) {
+						start = pos - rdlen - 2u;
+					}
+					end = pos;
+				}
+			}
+			if (count == 0) {
+				continue;
+			}
+			zone_rrset_t *s = zone_mem_alloc(z->mem, sizeof(*s));
+			if (s == NULL) {
+				return -ENOMEM;
+			}
+			s->type = RR_RRSIG;
+			s->count = count;
+			s->ttl = rs->ttl;
+			s->len = end - start;
+			s->rdata = sigs->rdata + start;
+			s->sigs = NULL;
+			rs->sigs = s;
+		}
+	}
+	return E_OK;
+}
+
+static bool only_nsec3(const zone_node_t *node)
+{
+	bool nsec3 = false;
+	for (uint16_t i = 0; i < node->nrrsets; i++) {
+		uint16_t t = node->rrsets[i].type;
+		if (t == RR_NSEC3) {
+			nsec3 = true;
+		} else if (t != RR_RRSIG) {
+			return false;
+		}
+	}
+	return nsec3;
+}
+
+/* NSEC3 nodes live in their own ordered array, out of the name tree, so that hashed owner
+ * names neither exist for queries nor disturb wildcards and empty non-terminals. */
+static int split_nsec3(zone_t *z)
+{
+	uint32_t n = 0, m = 0;
+	for (uint32_t k = 0; k < z->nnodes; k++) {
+		n += only_nsec3(z->nodes[k]) ? 1 : 0;
+	}
+	if (n == 0) {
+		return E_OK;
+	}
+	z->nsec3 = calloc(n, sizeof(zone_node_t *));
+	if (z->nsec3 == NULL) {
+		return -ENOMEM;
+	}
+	for (uint32_t k = 0; k < z->nnodes; k++) {
+		zone_node_t *node = z->nodes[k];
+		if (only_nsec3(node)) {
+			node->flags |= ZONE_NODE_NSEC3;
+			node->index = z->nnsec3;
+			z->nsec3[z->nnsec3++] = node;
+		} else {
+			node->index = m;
+			z->nodes[m++] = node;
+		}
+	}
+	z->nnodes = m;
+	return E_OK;
+}
+
 int zone_builder_finish(zone_builder_t *b, zone_t **out)
 {
 	char apex_str[DNAME_STR_MAX];
@@ -613,7 +702,11 @@ int zone_builder_finish(zone_builder_t *b, zone_t **out)
 
 	ret = -ENOMEM;
 	z = calloc(1, sizeof(*z));
-	if (z == NULL || (z->mem = zone_mem_new()) == NULL) {
+	if (z == NULL) {
+		goto out;
+	}
+	z->refs = 1;
+	if ((z->mem = zone_mem_new()) == NULL) {
 		goto out;
 	}
 	z->nnodes = b->nowners;
@@ -666,6 +759,14 @@ int zone_builder_finish(zone_builder_t *b, zone_t **out)
 			check = c;
 		}
 		i = j;
+	}
+
+	ret = link_signatures(z);
+	if (ret == E_OK) {
+		ret = split_nsec3(z);
+	}
+	if (ret != E_OK) {
+		goto out;
 	}
 
 	/* Parents, flags, wildcards, cuts and the hash index, in canonical order so that a

@@ -104,6 +104,10 @@ static void referral(const zone_t *z, const zone_node_t *cut, lookup_result_t *r
 		res->aa = false;
 	}
 	put(res->ns, &res->nns, LOOKUP_NS_MAX, cut->owner, ns, cut, 0);
+	const zone_rrset_t *ds = zone_node_rrset(cut, RR_DS);
+	if (ds != NULL) {
+		put(res->ns, &res->nns, LOOKUP_NS_MAX, cut->owner, ds, cut, LOOKUP_DNSSEC);
+	}
 	additional_for(z, res, ns);
 }
 

@@ -14,7 +14,7 @@
 
 #define LOOKUP_CHAIN_MAX 8 /*!< CNAME and DNAME steps followed within the zone */
 #define LOOKUP_AN_MAX    (2 * LOOKUP_CHAIN_MAX + 2)
-#define LOOKUP_NS_MAX    4
+#define LOOKUP_NS_MAX    10
 #define LOOKUP_AD_MAX    32
 
 enum lookup_kind {
@@ -29,6 +29,7 @@ enum lookup_item_flags {
 	LOOKUP_WILDCARD = 1 << 0, /*!< expanded from a wildcard: the owner is synthesized */
 	LOOKUP_SYNTH = 1 << 1,    /*!< a CNAME synthesized from a DNAME: no node */
 	LOOKUP_GLUE = 1 << 2,     /*!< non-authoritative data (glue) */
+	LOOKUP_DNSSEC = 1 << 3,   /*!< DS, NSEC, NSEC3: written only for DO queries */
 };
 
 /*! One RRset to write: \a owner is wire form (lower case); \a ttl replaces the RRset's. */

@@ -55,10 +55,11 @@ void zone_mem_free(zone_mem_t *m)
 
 void zone_free(zone_t *z)
 {
-	if (z == NULL) {
+	if (z == NULL || __atomic_sub_fetch(&z->refs, 1, __ATOMIC_ACQ_REL) != 0) {
 		return;
 	}
 	free(z->nodes);
+	free(z->nsec3);
 	free(z->buckets);
 	zone_mem_free(z->mem);
 	free(z);
@@ -104,6 +105,27 @@ const zone_node_t *zone_find_predecessor(const zone_t *z, const uint8_t *name_lc
 		}
 	}
 	return lo == 0 ? z->nodes[z->nnodes - 1] : z->nodes[lo - 1];
+}
+
+const zone_node_t *zone_find_nsec3(const zone_t *z, const uint8_t *hash_owner, bool covering)
+{
+	uint32_t lo = 0, hi = z->nnsec3;
+	if (z->nnsec3 == 0) {
+		return NULL;
+	}
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (dname_cmp(z->nsec3[mid]->owner, hash_owner) <= 0) {
+			lo = mid + 1;
+		} else {
+			hi = mid;
+		}
+	}
+	const zone_node_t *n = lo == 0 ? z->nsec3[z->nnsec3 - 1] : z->nsec3[lo - 1];
+	if (covering) {
+		return n;
+	}
+	return dname_equal(n->owner, hash_owner) ? n : NULL;
 }
 
 const zone_rrset_t *zone_node_rrset(const zone_node_t *node, uint16_t type)

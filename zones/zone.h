@@ -28,6 +28,7 @@ enum zone_node_flags {
 	ZONE_NODE_NONAUTH = 1 << 1, /*!< strictly below a zone cut (glue or occluded) */
 	ZONE_NODE_DNAME = 1 << 2,   /*!< owns a DNAME */
 	ZONE_NODE_APEX = 1 << 3,
+	ZONE_NODE_NSEC3 = 1 << 4, /*!< holds only NSEC3 (and its RRSIGs): kept out of the tree */
 };
 
 /*! One owner name. Empty non-terminals are nodes with no RRsets. */
@@ -58,11 +59,21 @@ typedef struct zone {
 	uint32_t nrecords;     /*!< RRs, RRSIGs included */
 	zone_node_t **buckets; /*!< hash index */
 	uint32_t nbuckets;     /*!< a power of two */
-	struct zone_mem *mem;  /*!< everything above lives here */
+	zone_node_t **nsec3;   /*!< NSEC3 nodes in hash order (not in the tree or the index) */
+	uint32_t nnsec3;
+	struct zone_mem *mem; /*!< everything above lives here */
 } zone_t;
 
-/*! \brief Free a version and everything it owns. NULL is fine. */
+/*! \brief Drop a reference; the last one frees the version and everything it owns.
+ *         NULL is fine. */
 void zone_free(zone_t *z);
+
+/*! \brief Take a reference (e.g. for a transfer that outlives an RCU read section). */
+static inline zone_t *zone_ref(zone_t *z)
+{
+	__atomic_add_fetch(&z->refs, 1, __ATOMIC_RELAXED);
+	return z;
+}
 
 /*! \brief The node owning exactly \a name (lower case), or NULL. */
 const zone_node_t *zone_find(const zone_t *z, const uint8_t *name_lc);
@@ -78,6 +89,12 @@ const zone_node_t *zone_find_encloser(const zone_t *z, const uint8_t *name_lc);
  *        wraps to the last node when \a name_lc sorts before the apex (DNSSEC denial).
  */
 const zone_node_t *zone_find_predecessor(const zone_t *z, const uint8_t *name_lc);
+
+/*!
+ * \brief The NSEC3 node whose hashed owner equals \a hash_owner (lower case), or, with
+ *        \a covering, the one that precedes it in hash order (wrapping to the last).
+ */
+const zone_node_t *zone_find_nsec3(const zone_t *z, const uint8_t *hash_owner, bool covering);
 
 /*! \brief The RRset of \a type at \a node, or NULL. */
 const zone_rrset_t *zone_node_rrset(const zone_node_t *node, uint16_t type);
