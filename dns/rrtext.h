@@ -25,10 +25,33 @@ typedef struct dns_rr {
  * \param default_ttl  used when the line has no TTL
  * \param prev_owner   used when the owner is omitted (may be NULL)
  * \param err          receives a message on failure
- * \return E_OK, or E_ZONE_SYNTAX with \a err set.
+ * \return E_OK, or E_ZONE_SYNTAX with \a err set (-ENOMEM possible).
+ *
+ * TTL and class may come in either order; the class is returned in out->rclass (IN when
+ * omitted, CLASSnnn accepted), the TTL may use units (dns_ttl_from_str). RDATA in RFC 3597
+ * form ("\# 3 abcdef") is accepted for every type and checked against the type's layout
+ * when the type is known; names in RDATA are completed with \a origin and never compressed.
  */
-int dns_rr_from_text(dns_rr_t *out, const char *text, const uint8_t *origin,
-		     uint32_t default_ttl, const uint8_t *prev_owner, char *err, size_t errlen);
+int dns_rr_from_text(dns_rr_t *out, const char *text, const uint8_t *origin, uint32_t default_ttl,
+		     const uint8_t *prev_owner, char *err, size_t errlen);
+
+/*!
+ * Pass as \a default_ttl to dns_rr_from_text to learn whether the text had a TTL: when it had
+ * none, out->ttl is DNS_TTL_UNSET. Never a TTL read from text (those are at most 2^31 - 1,
+ * RFC 2181 §8).
+ */
+#define DNS_TTL_UNSET UINT32_MAX
+
+/*!
+ * \brief A TTL as BIND writes it: "3600", or units "1w2d3h4m5s" (any case, each unit at most
+ *        once, in any order; a bare number only on its own).
+ * \return E_OK, or E_ZONE_SYNTAX when it does not parse or exceeds 2^31 - 1.
+ */
+int dns_ttl_from_str(const char *str, uint32_t *out);
+
+/*! \brief A class from "IN", "CH", "CHAOS", "HS", "HESIOD", "NONE", "ANY" or CLASSnnn; 0 when not
+ *         a class. */
+uint16_t dns_class_from_str(const char *str);
 
 /*! \brief The mnemonic of a type ("A", "TYPE65534"). Writes into \a buf. */
 const char *dns_type_to_str(uint16_t type, char *buf, size_t buflen);
@@ -37,5 +60,5 @@ const char *dns_type_to_str(uint16_t type, char *buf, size_t buflen);
 uint16_t dns_type_from_str(const char *str);
 
 /*! \brief One record in presentation form (for logs and tests). */
-int dns_rr_to_text(char *buf, size_t buflen, const uint8_t *owner, uint16_t type,
-		   uint32_t ttl, const uint8_t *rdata, uint16_t rdlen);
+int dns_rr_to_text(char *buf, size_t buflen, const uint8_t *owner, uint16_t type, uint32_t ttl,
+		   const uint8_t *rdata, uint16_t rdlen);

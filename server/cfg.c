@@ -314,6 +314,9 @@ static void lex(struct parser *p, int si, const char *buf, size_t len)
 	int line = 1, prev_end = 0;
 	bool nul_seen = false;
 
+	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0) {
+		i = 3; /* a UTF-8 byte order mark, as Caddy skips it */
+	}
 	while (i < len && !p->fatal) {
 		char c = buf[i];
 		int tline = line;
@@ -1724,7 +1727,7 @@ int cfg_parse_file(cfg_t **out, const char *path, cfg_error_fn err_fn, void *ud)
 		snprintf(msg, sizeof(msg), "cannot read the Corefile: %s",
 			 rc == -EINVAL ? "not a regular file" : strerror(-rc));
 		report(&p, path, 0, msg);
-		return rc == -EINVAL ? -EINVAL : rc;
+		return rc;
 	}
 	p.cfg = calloc(1, sizeof(*p.cfg));
 	if (!p.cfg) {

@@ -53,7 +53,8 @@ typedef void (*cfg_error_fn)(void *ud, const char *file, int line, const char *m
 /*!
  * \brief Parse the Corefile at \a path. Every error is reported through \a err_fn (the log
  *        when NULL) with file and line; parsing continues where it can.
- * \return E_OK with *out set, or E_CFG_SYNTAX / -errno.
+ * \return E_OK with *out set (the caller frees it with cfg_free), or E_CFG_SYNTAX / -errno
+ *         with *out NULL. A file that cannot be read is reported with line 0.
  */
 int cfg_parse_file(cfg_t **out, const char *path, cfg_error_fn err_fn, void *ud);
 
@@ -61,6 +62,7 @@ int cfg_parse_file(cfg_t **out, const char *path, cfg_error_fn err_fn, void *ud)
 int cfg_parse_string(cfg_t **out, const char *text, const char *name, const char *dir,
 		     cfg_error_fn err_fn, void *ud);
 
+/*! \brief Free \a cfg and everything it owns; NULL is allowed. */
 void cfg_free(cfg_t *cfg);
 
 /*! \brief First directive named \a name in \a blk, or NULL. */

@@ -62,6 +62,7 @@ typedef struct zone {
 	zone_node_t **nsec3;   /*!< NSEC3 nodes in hash order (not in the tree or the index) */
 	uint32_t nnsec3;
 	struct zone_mem *mem; /*!< everything above lives here */
+	uint32_t refs;        /*!< references; zone_free() drops one */
 } zone_t;
 
 /*! \brief Drop a reference; the last one frees the version and everything it owns.
