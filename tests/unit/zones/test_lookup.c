@@ -234,8 +234,10 @@ static void test_referral(void **state)
 	assert_false(res.aa);
 	assert_int_equal(res.kind, LOOKUP_REFERRAL);
 	assert_int_equal(res.nan, 0);
-	assert_int_equal(res.nns, 1);
+	assert_int_equal(res.nns, 2); /* NS, and DS for DO queries */
 	assert_int_equal(res.ns[0].rrset->type, RR_NS);
+	assert_int_equal(res.ns[1].rrset->type, RR_DS);
+	assert_true(res.ns[1].flags & LOOKUP_DNSSEC);
 	assert_int_equal(res.nad, 1);
 	assert_true(res.ad[0].flags & LOOKUP_GLUE);
 	/* At the cut itself. */
