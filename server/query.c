@@ -26,8 +26,8 @@ static int write_rrset(dns_writer_t *w, enum dns_section sec, const lookup_item_
 
 /* Write the items of one section; E_TRUNC when one does not fit. DNSSEC records and
  * signatures only when the client set DO. */
-static int write_items(dns_writer_t *w, enum dns_section sec, const lookup_item_t *items,
-		       uint8_t n, bool dnssec)
+static int write_items(dns_writer_t *w, enum dns_section sec, const lookup_item_t *items, uint8_t n,
+		       bool dnssec)
 {
 	for (uint8_t i = 0; i < n; i++) {
 		const lookup_item_t *it = &items[i];
@@ -61,11 +61,8 @@ static int write_additional(dns_writer_t *w, const lookup_result_t *res, bool dn
 	return E_OK;
 }
 
-static void answer_zone(query_t *q, const zone_t *z);
-
-/* The stages before the answer, in query-path order; the answer itself unless one of them
- * answered or dropped. */
-static enum stage_result run_stages(query_t *q, const zone_t *z)
+/* The stages before the answer, in query-path order, until one answers or drops. */
+static enum stage_result run_stages(query_t *q)
 {
 	for (int i = 0; i < q->block->nstages; i++) {
 		const stage_t *s = &q->block->stages[i];
@@ -76,7 +73,6 @@ static enum stage_result run_stages(query_t *q, const zone_t *z)
 			}
 		}
 	}
-	answer_zone(q, z);
 	return STAGE_CONTINUE;
 }
 
@@ -98,6 +94,18 @@ static void answer_zone(query_t *q, const zone_t *z)
 		dns_writer_flags(&q->w, DNS_FLAG_TC, 0);
 		q->stats->truncated++;
 	}
+}
+
+void query_answer(const server_state_t *st, query_t *q)
+{
+	/* The name may have been rewritten by a stage: find its zone again. */
+	const zone_entry_t *e = state_find_zone(st, q->view, q->req.qname_lc, q->req.qtype);
+	const zone_t *z = e != NULL ? rcu_dereference(e->zone) : NULL;
+	if (z == NULL) {
+		dns_writer_rcode(&q->w, e == NULL ? RCODE_REFUSED : RCODE_SERVFAIL);
+		return;
+	}
+	answer_zone(q, z);
 }
 
 /* Header-only (or header + question) error response. */
@@ -159,17 +167,25 @@ size_t query_process(const server_state_t *st, query_t *q)
 		   req->qtype == RR_AXFR || req->qtype == RR_IXFR) {
 		dns_writer_rcode(&q->w, RCODE_REFUSED);
 	} else {
-		int view = conf_view_by_port(st->conf, q->port);
+		q->view = conf_view_by_port(st->conf, q->port);
 		const zone_entry_t *e =
-			view < 0 ? NULL : state_find_zone(st, view, req->qname_lc, req->qtype);
-		const zone_t *z = e != NULL ? rcu_dereference(e->zone) : NULL;
-		if (z == NULL) {
-			dns_writer_rcode(&q->w, e == NULL ? RCODE_REFUSED : RCODE_SERVFAIL);
+			q->view < 0 ? NULL
+				    : state_find_zone(st, q->view, req->qname_lc, req->qtype);
+		if (e == NULL) {
+			dns_writer_rcode(&q->w, RCODE_REFUSED);
 		} else {
 			q->block = &st->conf->blocks[e->conf->block];
-			if (run_stages(q, z) == STAGE_DROP) {
+			switch (run_stages(q)) {
+			case STAGE_DROP:
 				q->stats->dropped++;
 				return 0;
+			case STAGE_DONE:
+				/* A stage wrote the whole response (q->out, q->resp_len). */
+				len = q->resp_len;
+				goto respond;
+			case STAGE_CONTINUE:
+				query_answer(st, q);
+				break;
 			}
 		}
 	}
@@ -181,6 +197,7 @@ size_t query_process(const server_state_t *st, query_t *q)
 		dns_writer_opt(&q->w, DNS_UDP_DEFAULT, ext, req->edns.do_bit);
 	}
 	len = dns_writer_finish(&q->w);
+respond:
 	q->stats->rcodes[DNS_RCODE(dns_u16(q->out + 2))]++;
 	q->resp_len = len;
 	if (q->block != NULL) {

@@ -31,6 +31,7 @@ typedef struct query {
 	const struct sockaddr *remote;
 	enum transport transport;
 	uint16_t port; /*!< the local port the query came in on: selects the view */
+	int view;      /*!< the view of that port (set by query_process) */
 	/* Parsed request and response being written: */
 	dns_request_t req;
 	dns_writer_t w;
@@ -43,6 +44,12 @@ typedef struct query {
 	struct timespec start;
 	query_stats_t *stats;
 } query_t;
+
+/*!
+ * \brief Write the answer for q->req (its name possibly rewritten by a stage) from the zones
+ *        of q->view into q->w: what the query path does after the stages before the answer.
+ */
+void query_answer(const struct server_state *st, query_t *q);
 
 /*!
  * \brief Answer one request.
