@@ -9,14 +9,14 @@
 
 typedef struct dnssec_conf {
 	bool nsec3;
-	uint16_t iterations;	  /*!< NSEC3 extra iterations (RFC 9276: 0) */
+	uint16_t iterations; /*!< NSEC3 extra iterations (RFC 9276: 0) */
 	uint8_t salt[255];
-	uint8_t salt_len;	  /*!< RFC 9276: empty */
+	uint8_t salt_len; /*!< RFC 9276: empty */
 	bool opt_out;
-	uint32_t sig_lifetime;	  /*!< seconds; default 14 days */
-	uint32_t sig_refresh;	  /*!< re-sign this long before expiry; default 7 days */
-	uint32_t sig_inception;	  /*!< inception this far in the past; default 1 hour */
-	int threads;		  /*!< signing threads (0 = every CPU) */
+	uint32_t sig_lifetime;  /*!< seconds; default 14 days */
+	uint32_t sig_refresh;   /*!< re-sign this long before expiry; default 7 days */
+	uint32_t sig_inception; /*!< inception this far in the past; default 1 hour */
+	int threads;            /*!< signing threads (0 = every CPU) */
 } dnssec_conf_t;
 
 typedef struct dnssec_sign_stats {

@@ -45,6 +45,8 @@ struct zone_builder {
 	uint32_t nbuckets;
 	size_t max_records;
 	size_t errors;
+	bool set_serial;
+	uint32_t serial;
 	zone_diag_fn diag;
 	void *diag_ud;
 };
@@ -326,6 +328,65 @@ int zone_builder_add(zone_builder_t *b, const uint8_t *owner, uint16_t type, uin
 	r->seq = (uint32_t)b->nrrs;
 	b->nrrs++;
 	return E_OK;
+}
+
+static bool is_dnssec_type(uint16_t t)
+{
+	return t == RR_RRSIG || t == RR_NSEC || t == RR_NSEC3 || t == RR_NSEC3PARAM ||
+	       t == RR_DNSKEY || t == RR_CDS || t == RR_CDNSKEY;
+}
+
+static int add_node(zone_builder_t *b, const zone_node_t *node, bool skip_dnssec)
+{
+	for (uint16_t i = 0; i < node->nrrsets; i++) {
+		const zone_rrset_t *rs = &node->rrsets[i];
+		uint32_t pos = 0;
+		uint16_t rdlen;
+		const uint8_t *rd;
+		if (skip_dnssec && is_dnssec_type(rs->type)) {
+			continue;
+		}
+		while ((rd = zone_rrset_next(rs, &pos, &rdlen)) != NULL) {
+			int ret = zone_builder_add(b, node->owner, rs->type, rs->ttl, rd, rdlen,
+						   NULL);
+			if (ret != E_OK) {
+				return ret;
+			}
+		}
+	}
+	return E_OK;
+}
+
+int zone_builder_add_zone(zone_builder_t *b, const zone_t *z, bool skip_dnssec)
+{
+	int ret = E_OK;
+	for (uint32_t i = 0; ret == E_OK && i < z->nnodes; i++) {
+		ret = add_node(b, z->nodes[i], skip_dnssec);
+	}
+	for (uint32_t i = 0; ret == E_OK && !skip_dnssec && i < z->nnsec3; i++) {
+		ret = add_node(b, z->nsec3[i], skip_dnssec);
+	}
+	return ret;
+}
+
+int zone_builder_serial(const zone_builder_t *b, uint32_t *serial)
+{
+	for (size_t i = 0; i < b->nrrs; i++) {
+		const struct brr *r = &b->rrs[i];
+		if (r->type == RR_SOA && b->owners[r->owner].len == b->apex_len &&
+		    memcmp(b->pool + b->owners[r->owner].name, b->apex, b->apex_len) == 0 &&
+		    r->rdlen >= 20) {
+			*serial = dns_u32(b->pool + r->rdata + r->rdlen - 20);
+			return E_OK;
+		}
+	}
+	return E_ZONE_NOSOA;
+}
+
+void zone_builder_set_serial(zone_builder_t *b, uint32_t serial)
+{
+	b->set_serial = true;
+	b->serial = serial;
 }
 
 /* Canonical sort key: labels from the root, each followed by 0x00, with 0x00 and 0x01
@@ -790,7 +851,10 @@ int zone_builder_finish(zone_builder_t *b, zone_t **out)
 		check = check != E_OK ? check : E_ZONE_MULTISOA;
 	} else {
 		uint16_t rdlen;
-		const uint8_t *rd = zone_rrset_rdata(soa, 0, &rdlen);
+		uint8_t *rd = (uint8_t *)zone_rrset_rdata(soa, 0, &rdlen);
+		if (b->set_serial) {
+			dns_put32(rd + rdlen - 20, b->serial);
+		}
 		z->serial = dns_u32(rd + rdlen - 20);
 	}
 	if (zone_node_rrset(z->apex, RR_NS) == NULL) {

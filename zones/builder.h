@@ -1,6 +1,7 @@
 /*  Signet: building a zone version from records. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,6 +40,18 @@ int zone_builder_add(zone_builder_t *b, const uint8_t *owner, uint16_t type, uin
  */
 void zone_builder_report(zone_builder_t *b, int level, const char *where, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+
+/*!
+ * \brief Add every record of the version \a z (NSEC3 nodes included). With \a skip_dnssec,
+ *        RRSIG, NSEC, NSEC3, NSEC3PARAM, DNSKEY, CDS and CDNSKEY are left out.
+ */
+int zone_builder_add_zone(zone_builder_t *b, const zone_t *z, bool skip_dnssec);
+
+/*! \brief The serial of the apex SOA added so far; E_ZONE_NOSOA when there is none yet. */
+int zone_builder_serial(const zone_builder_t *b, uint32_t *serial);
+
+/*! \brief Make the apex SOA carry \a serial in the version finish() produces. */
+void zone_builder_set_serial(zone_builder_t *b, uint32_t serial);
 
 /*! \brief Number of errors reported so far (warnings not counted). */
 size_t zone_builder_errors(const zone_builder_t *b);

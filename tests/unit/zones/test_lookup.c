@@ -289,6 +289,29 @@ static void test_any(void **state)
 	assert_int_equal(res.nan, 3); /* SOA, NS, MX */
 }
 
+static void test_copy_with_serial(void **state)
+{
+	const zone_t *z = *state;
+	zone_builder_t *b = NULL;
+	zone_t *copy = NULL;
+	uint32_t serial = 0;
+	assert_int_equal(zone_builder_new(&b, z->apex_name), E_OK);
+	assert_int_equal(zone_builder_serial(b, &serial), E_ZONE_NOSOA);
+	assert_int_equal(zone_builder_add_zone(b, z, true), E_OK);
+	assert_int_equal(zone_builder_serial(b, &serial), E_OK);
+	assert_int_equal(serial, 7);
+	zone_builder_set_serial(b, 4000000000u);
+	assert_int_equal(zone_builder_finish(b, &copy), E_OK);
+	assert_int_equal(copy->serial, 4000000000u);
+	assert_int_equal(copy->nnodes, z->nnodes);
+	assert_int_equal(copy->nrecords, z->nrecords);
+	for (uint32_t i = 0; i < z->nnodes; i++) {
+		assert_true(dname_equal(copy->nodes[i]->owner, z->nodes[i]->owner));
+		assert_int_equal(copy->nodes[i]->nrrsets, z->nodes[i]->nrrsets);
+	}
+	zone_free(copy);
+}
+
 static void test_builder_errors(void **state)
 {
 	static const char *const bad[][2] = {
@@ -329,6 +352,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_referral, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dname, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_any, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_copy_with_serial, setup, teardown),
 		cmocka_unit_test(test_builder_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
