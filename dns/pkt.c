@@ -450,21 +450,35 @@ int dns_writer_rr(dns_writer_t *w, enum dns_section sec, const uint8_t *owner, u
 	return E_OK;
 }
 
-int dns_writer_opt(dns_writer_t *w, uint16_t payload, uint8_t ext_rcode, bool do_bit)
+int dns_writer_opt_ede(dns_writer_t *w, uint16_t payload, uint8_t ext_rcode, bool do_bit, int ede)
 {
 	uint32_t ttl = (uint32_t)ext_rcode << 24 | (do_bit ? EDNS_FLAG_DO : 0);
+	uint16_t rdlen = ede >= 0 ? DNS_EDE_LEN : 0;
 	uint8_t *p;
 
-	if (writer_room(w, w->cap) < DNS_OPT_LEN || w->count[DNS_AR] == UINT16_MAX) {
+	if (writer_room(w, w->cap) < (size_t)DNS_OPT_LEN + rdlen ||
+	    w->count[DNS_AR] == UINT16_MAX) {
 		return E_TRUNC;
 	}
 	p = w->buf + w->len;
 	p[0] = 0; /* root owner */
-	rr_fixed(p + 1, RR_OPT, payload, ttl, 0);
-	w->len += DNS_OPT_LEN;
+	rr_fixed(p + 1, RR_OPT, payload, ttl, rdlen);
+	if (ede >= 0) {
+		/* RFC 8914: option 15, the INFO-CODE, no EXTRA-TEXT. */
+		dns_put16(p + DNS_OPT_LEN, 15);
+		dns_put16(p + DNS_OPT_LEN + 2, 2);
+		dns_put16(p + DNS_OPT_LEN + 4, (uint16_t)ede);
+	}
+	w->len += DNS_OPT_LEN + rdlen;
 	w->count[DNS_AR]++;
-	w->reserved = w->reserved > DNS_OPT_LEN ? w->reserved - DNS_OPT_LEN : 0;
+	size_t used = (size_t)DNS_OPT_LEN + rdlen;
+	w->reserved = w->reserved > used ? w->reserved - used : 0;
 	return E_OK;
+}
+
+int dns_writer_opt(dns_writer_t *w, uint16_t payload, uint8_t ext_rcode, bool do_bit)
+{
+	return dns_writer_opt_ede(w, payload, ext_rcode, do_bit, -1);
 }
 
 void dns_writer_flags(dns_writer_t *w, uint16_t set, uint16_t clear)

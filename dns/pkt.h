@@ -14,6 +14,7 @@
 #define DNS_UDP_DEFAULT 1232 /*!< our advertised and maximum UDP payload (DNS flag day 2020) */
 #define DNS_TCP_MAX     65535
 #define DNS_COMP_MAX    64 /*!< names remembered for compression per message */
+#define DNS_EDE_LEN     6  /*!< an EDE option with no text */
 #define DNS_OPT_LEN     11 /*!< OPT RR without options */
 
 /* Header flag bits in the 16-bit flags word. */
@@ -153,6 +154,10 @@ int dns_writer_rr(dns_writer_t *w, enum dns_section sec, const uint8_t *owner, u
  * \param ext_rcode  the upper 8 bits of a 12-bit RCODE
  */
 int dns_writer_opt(dns_writer_t *w, uint16_t payload, uint8_t ext_rcode, bool do_bit);
+
+/*! \brief As dns_writer_opt, with an Extended DNS Error (RFC 8914) INFO-CODE when \a ede >= 0
+ *         (the reserved room must then include DNS_EDE_LEN). */
+int dns_writer_opt_ede(dns_writer_t *w, uint16_t payload, uint8_t ext_rcode, bool do_bit, int ede);
 
 /*! \brief Set or clear header flags. */
 void dns_writer_flags(dns_writer_t *w, uint16_t set, uint16_t clear);

@@ -11,6 +11,7 @@
  */
 #include "server/cfg.h"
 
+#include "dns/duration.h"
 #include "dns/err.h"
 #include "dns/log.h"
 
@@ -1155,7 +1156,7 @@ const cfg_directive_t *cfg_block_find(const cfg_block_t *blk, const char *name)
 /* ---- server block keys ---------------------------------------------------------------------- */
 
 static bool add_key(struct parser *p, cfg_block_t *blk, const char *text, const char *scheme,
-		    char *zone, uint16_t port)
+		    char *zone, uint16_t port, bool port_given)
 {
 	cfg_key_t *k = vpush(p, &blk->keys, &blk->nkeys, sizeof(*k));
 
@@ -1165,6 +1166,7 @@ static bool add_key(struct parser *p, cfg_block_t *blk, const char *text, const 
 	}
 	k->zone = zone;
 	k->port = port;
+	k->port_given = port_given;
 	k->text = xstrdup(p, text);
 	k->scheme = xstrdup(p, scheme);
 	return !p->fatal;
@@ -1194,7 +1196,7 @@ static bool looks_cidr(const char *host)
 
 /* The reverse zones of a CIDR: one per byte (IPv4) or nibble (IPv6) boundary, as CoreDNS. */
 static bool reverse_keys(struct parser *p, const struct tok *t, cfg_block_t *blk, const char *piece,
-			 const char *host, const char *scheme, uint16_t port)
+			 const char *host, const char *scheme, uint16_t port, bool port_given)
 {
 	unsigned char addr[16];
 	char ip[INET6_ADDRSTRLEN + 1];
@@ -1252,7 +1254,7 @@ static bool reverse_keys(struct parser *p, const struct tok *t, cfg_block_t *blk
 			free(z.s);
 			return false;
 		}
-		if (!add_key(p, blk, piece, scheme, z.s, port)) {
+		if (!add_key(p, blk, piece, scheme, z.s, port, port_given)) {
 			return false;
 		}
 	}
@@ -1324,7 +1326,7 @@ static bool parse_key(struct parser *p, const struct tok *t, cfg_block_t *blk, c
 	const char *scheme = "dns", *rest = piece, *sep;
 	uint16_t port = 53;
 	char *host = NULL, *colon, *zone;
-	bool ok = false;
+	bool ok = false, given = false;
 
 	sep = strstr(piece, "://");
 	if (sep) {
@@ -1363,6 +1365,7 @@ static bool parse_key(struct parser *p, const struct tok *t, cfg_block_t *blk, c
 				goto out;
 			}
 			port = (uint16_t)v;
+			given = true;
 			*colon = '\0';
 		} else if (!strchr(ps, '/')) {
 			/* A '/' after the last ':' is an IPv6 CIDR without a port. */
@@ -1375,14 +1378,14 @@ static bool parse_key(struct parser *p, const struct tok *t, cfg_block_t *blk, c
 		goto out;
 	}
 	if (looks_cidr(host)) {
-		ok = reverse_keys(p, t, blk, piece, host, scheme, port);
+		ok = reverse_keys(p, t, blk, piece, host, scheme, port, given);
 		goto out;
 	}
 	zone = normalize_zone(p, t, piece, host);
 	if (!zone) {
 		goto out;
 	}
-	ok = add_key(p, blk, piece, scheme, zone, port);
+	ok = add_key(p, blk, piece, scheme, zone, port, given);
 out:
 	free(host);
 	return ok;
@@ -1752,104 +1755,5 @@ int cfg_parse_file(cfg_t **out, const char *path, cfg_error_fn err_fn, void *ud)
 
 int cfg_parse_duration(const char *s, uint64_t *msec)
 {
-	static const struct {
-		const char *name;
-		uint64_t ns;
-	} units[] = {
-		{ "ns", 1ULL },
-		{ "us", 1000ULL },
-		{ "\xc2\xb5s", 1000ULL }, /* U+00B5 micro sign */
-		{ "\xce\xbcs", 1000ULL }, /* U+03BC Greek mu */
-		{ "ms", 1000000ULL },
-		{ "s", 1000000000ULL },
-		{ "m", 60ULL * 1000000000ULL },
-		{ "h", 3600ULL * 1000000000ULL },
-	};
-	const uint64_t max = (uint64_t)INT64_MAX;
-	const char *c;
-	uint64_t total = 0;
-
-	if (!s || !msec) {
-		return E_CFG_SEMANTIC;
-	}
-	if (*s == '+') {
-		s++;
-	}
-	if (!*s) {
-		return E_CFG_SEMANTIC;
-	}
-	/* A bare number is seconds (CoreDNS takes plain integers in many places). */
-	for (c = s; *c >= '0' && *c <= '9'; c++) {
-		if (total > (UINT64_MAX - 9) / 10) {
-			return E_CFG_SEMANTIC;
-		}
-		total = total * 10 + (uint64_t)(*c - '0');
-	}
-	if (*c == '\0') {
-		if (total > max / 1000) {
-			return E_CFG_SEMANTIC;
-		}
-		*msec = total * 1000;
-		return E_OK;
-	}
-	total = 0;
-	c = s;
-	while (*c) {
-		uint64_t v = 0, f = 0, unit = 0;
-		double scale = 1;
-		bool pre = false, post = false, fover = false;
-		size_t i, ulen;
-		const char *u;
-
-		for (; *c >= '0' && *c <= '9'; c++) {
-			if (v > (max - 9) / 10) {
-				return E_CFG_SEMANTIC;
-			}
-			v = v * 10 + (uint64_t)(*c - '0');
-			pre = true;
-		}
-		if (*c == '.') {
-			for (c++; *c >= '0' && *c <= '9'; c++) {
-				post = true;
-				if (fover || f > (max - 9) / 10) {
-					fover = true;
-					continue;
-				}
-				f = f * 10 + (uint64_t)(*c - '0');
-				scale *= 10;
-			}
-		}
-		if (!pre && !post) {
-			return E_CFG_SEMANTIC;
-		}
-		for (u = c; *u && *u != '.' && !(*u >= '0' && *u <= '9'); u++) {
-		}
-		ulen = (size_t)(u - c);
-		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-			if (strlen(units[i].name) == ulen && strncmp(units[i].name, c, ulen) == 0) {
-				unit = units[i].ns;
-				break;
-			}
-		}
-		if (!unit) {
-			return E_CFG_SEMANTIC; /* missing or unknown unit */
-		}
-		if (v > max / unit) {
-			return E_CFG_SEMANTIC;
-		}
-		v *= unit;
-		if (f) {
-			v += (uint64_t)((double)f * ((double)unit / scale));
-			if (v > max) {
-				return E_CFG_SEMANTIC;
-			}
-		}
-		if (total > max - v) {
-			return E_CFG_SEMANTIC;
-		}
-		total += v;
-		c = u;
-	}
-	*msec = total / 1000000;
-	return E_OK;
+	return duration_parse(s, msec);
 }

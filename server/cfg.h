@@ -7,6 +7,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,7 +27,8 @@ typedef struct cfg_key {
 	char *text;   /*!< as written */
 	char *scheme; /*!< "dns" or "tls" */
 	char *zone; /*!< absolute, lower case, with the final dot: "example.org." ("." for root) */
-	uint16_t port; /*!< 53 unless given (853 default for tls://) */
+	uint16_t port;   /*!< 53 unless given (853 default for tls://) */
+	bool port_given; /*!< the key wrote its port ("example.org:1053") */
 } cfg_key_t;
 
 typedef struct cfg_block {

@@ -80,11 +80,7 @@ static bool is_server_directive(const char *name)
 /* The port written in a key, or 0 when the key names none. */
 static uint16_t key_explicit_port(const cfg_key_t *k)
 {
-	const char *colon = strrchr(k->text, ':');
-	if (colon == NULL || colon[1] == '/' || colon[1] == '\0') {
-		return 0;
-	}
-	return k->port;
+	return k->port_given ? k->port : 0;
 }
 
 /* The folder relative paths of a block are taken from: "root", itself relative to the

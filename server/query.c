@@ -103,6 +103,7 @@ void query_answer(const server_state_t *st, query_t *q)
 	const zone_t *z = e != NULL ? rcu_dereference(e->zone) : NULL;
 	if (z == NULL) {
 		dns_writer_rcode(&q->w, e == NULL ? RCODE_REFUSED : RCODE_SERVFAIL);
+		q->ede = e == NULL ? EDE_NOT_AUTHORITATIVE : EDE_NOT_READY;
 		return;
 	}
 	answer_zone(q, z);
@@ -130,6 +131,7 @@ size_t query_process(const server_state_t *st, query_t *q)
 	int ret = dns_request_parse(req, q->wire, q->len);
 
 	q->block = NULL;
+	q->ede = -1;
 	q->stats->requests[q->transport]++;
 	if (ret == E_TRUNC || (ret != E_OK && q->len < DNS_HDR_LEN) ||
 	    (dns_u16(q->wire + 2) & DNS_FLAG_QR)) {
@@ -144,27 +146,26 @@ size_t query_process(const server_state_t *st, query_t *q)
 	if (q->max_size > q->out_cap) {
 		q->max_size = (uint16_t)q->out_cap;
 	}
-	if (dns_writer_begin(&q->w, q->out, q->max_size, ret == E_OK ? req : NULL) != E_OK) {
+	/* The header is always there; the question is echoed when it parsed (even when what
+	 * follows it did not). */
+	if (dns_writer_begin(&q->w, q->out, q->max_size, req) != E_OK) {
 		return 0;
 	}
 	if (ret != E_OK) {
-		/* Echo the question when it parsed (trailing data, bad records after it). */
-		if (req->qname_len > 0) {
-			dns_writer_begin(&q->w, q->out, q->max_size, req);
-		}
 		return respond_error(q, RCODE_FORMERR);
 	}
 	bool edns = req->edns.present;
 	if (edns) {
-		dns_writer_reserve(&q->w, DNS_OPT_LEN);
+		dns_writer_reserve(&q->w, DNS_OPT_LEN + DNS_EDE_LEN);
 	}
 	size_t len;
 	if (req->opcode != OPCODE_QUERY) {
 		dns_writer_rcode(&q->w, RCODE_NOTIMP);
 	} else if (edns && req->edns.version > 0) {
 		dns_writer_rcode(&q->w, RCODE_BADVERS & 0xF);
-	} else if (req->qclass != CLASS_IN || query_type_refused(req->qtype) ||
-		   req->qtype == RR_AXFR || req->qtype == RR_IXFR) {
+	} else if ((req->qclass != CLASS_IN && req->qclass != CLASS_ANY) ||
+		   query_type_refused(req->qtype) || req->qtype == RR_AXFR ||
+		   req->qtype == RR_IXFR) {
 		dns_writer_rcode(&q->w, RCODE_REFUSED);
 	} else {
 		q->view = conf_view_by_port(st->conf, q->port);
@@ -173,6 +174,7 @@ size_t query_process(const server_state_t *st, query_t *q)
 				    : state_find_zone(st, q->view, req->qname_lc, req->qtype);
 		if (e == NULL) {
 			dns_writer_rcode(&q->w, RCODE_REFUSED);
+			q->ede = EDE_NOT_AUTHORITATIVE;
 		} else {
 			q->block = &st->conf->blocks[e->conf->block];
 			switch (run_stages(q)) {
@@ -194,7 +196,7 @@ size_t query_process(const server_state_t *st, query_t *q)
 	}
 	if (edns) {
 		uint8_t ext = (edns && req->edns.version > 0) ? RCODE_BADVERS >> 4 : 0;
-		dns_writer_opt(&q->w, DNS_UDP_DEFAULT, ext, req->edns.do_bit);
+		dns_writer_opt_ede(&q->w, DNS_UDP_DEFAULT, ext, req->edns.do_bit, q->ede);
 	}
 	len = dns_writer_finish(&q->w);
 respond:

@@ -13,6 +13,8 @@
 struct server_state;
 struct conf_block;
 
+enum { EDE_NOT_READY = 14, EDE_NOT_AUTHORITATIVE = 20 };
+
 enum transport { TRANSPORT_UDP = 0, TRANSPORT_TCP, TRANSPORT_TLS };
 
 /*! Per-thread statistics, summed by the metrics endpoint. */
@@ -40,6 +42,7 @@ typedef struct query {
 	uint16_t max_size;        /*!< the most the response may be */
 	struct conf_block *block; /*!< the server block of the matched zone, or NULL */
 	lookup_result_t res;
+	int ede;         /*!< Extended DNS Error for the OPT (RFC 8914), -1 for none */
 	size_t resp_len; /*!< set before the response hooks run */
 	struct timespec start;
 	query_stats_t *stats;

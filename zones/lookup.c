@@ -124,6 +124,7 @@ static const uint8_t *answer_node(const zone_t *z, const zone_node_t *node, cons
 				continue;
 			}
 			put_an(res, owner, rs, node, iflags);
+			additional_for(z, res, rs);
 			if (!(flags & LOOKUP_ANY_FULL)) {
 				break;
 			}
@@ -216,6 +217,10 @@ void zone_lookup(const zone_t *z, const uint8_t *qname_lc, uint16_t qtype, unsig
 				return;
 			}
 			res->kind = LOOKUP_CHAIN;
+			if (qtype == RR_CNAME) {
+				res->kind = LOOKUP_ANSWER; /* the synthesized CNAME answers */
+				return;
+			}
 		}
 		if (next == NULL) {
 			if (exact) {
