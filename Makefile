@@ -19,7 +19,7 @@ CFLAGS_SAN = $(CSTD) $(WARN) -O1 -g -fno-omit-frame-pointer -fsanitize=address,u
 LDFLAGS_SAN = -fsanitize=address,undefined
 
 LIB_DIRS = dns zones keys dnssec xfr adapters $(wildcard adapters/*/) server server/stages
-LIB_SRCS = $(filter-out server/main.c,$(foreach d,$(LIB_DIRS),$(wildcard $(d:/=)/*.c)))
+LIB_SRCS = $(filter-out server/main.c $(EXCLUDE),$(foreach d,$(LIB_DIRS),$(wildcard $(d:/=)/*.c)))
 UNIT_SRCS = $(wildcard tests/unit/*/test_*.c tests/unit/*/*/test_*.c)
 BENCH_SRCS = $(wildcard bench/*.c)
 

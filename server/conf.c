@@ -388,6 +388,12 @@ static void load_block(struct ctx *x, int bi)
 
 int conf_load(conf_t **out, const char *path, uint16_t default_port, cfg_error_fn err_fn, void *ud)
 {
+	return conf_check(out, path, default_port, err_fn, ud, false);
+}
+
+int conf_check(conf_t **out, const char *path, uint16_t default_port, cfg_error_fn err_fn, void *ud,
+	       bool keep_partial)
+{
 	struct ctx x = { .err_fn = err_fn, .ud = ud, .default_port = default_port };
 	conf_t *c = calloc(1, sizeof(*c));
 	int ret;
@@ -419,7 +425,11 @@ int conf_load(conf_t **out, const char *path, uint16_t default_port, cfg_error_f
 	}
 	link_sources(c);
 	if (x.errors > 0) {
-		conf_free(c);
+		if (keep_partial) {
+			*out = c;
+		} else {
+			conf_free(c);
+		}
 		return E_CFG_SEMANTIC;
 	}
 	*out = c;

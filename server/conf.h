@@ -74,6 +74,11 @@ extern const char conf_default_corefile[];
  */
 int conf_load(conf_t **out, const char *path, uint16_t default_port, cfg_error_fn err_fn, void *ud);
 
+/*! \brief As conf_load; with \a keep_partial, a Corefile that parsed but has errors in its
+ *         directives still yields *out (what was accepted), for -validate to go on with. */
+int conf_check(conf_t **out, const char *path, uint16_t default_port, cfg_error_fn err_fn, void *ud,
+	       bool keep_partial);
+
 void conf_free(conf_t *c);
 
 /*! \brief The view serving \a port, or -1. */

@@ -170,10 +170,12 @@ static int validate(const struct app *a)
 {
 	conf_t *c = NULL;
 	int errors = 0;
-	if (conf_load(&c, a->conf_path, a->opt.port, print_error, NULL) != E_OK) {
+	if (conf_check(&c, a->conf_path, a->opt.port, print_error, NULL, true) != E_OK) {
 		errors++;
-		/* Keep going only when the Corefile parsed: zone names come from it. */
-		return 1;
+		/* Go on with the zones of what was accepted; nothing when it did not parse. */
+		if (c == NULL) {
+			return 1;
+		}
 	}
 	for (int i = 0; i < c->nzones; i++) {
 		zone_t *z = NULL;

@@ -759,7 +759,9 @@ int zone_builder_finish(zone_builder_t *b, zone_t **out)
 	if (ret != E_OK) {
 		goto out;
 	}
-	qsort_r(b->rrs, b->nrrs, sizeof(struct brr), rr_cmp, b);
+	if (b->nrrs > 0) {
+		qsort_r(b->rrs, b->nrrs, sizeof(struct brr), rr_cmp, b);
+	}
 
 	ret = -ENOMEM;
 	z = calloc(1, sizeof(*z));

@@ -672,10 +672,8 @@ static void generate(struct reader *r, struct file *f, const char *line)
 			break;
 		}
 		if (ret != E_OK || !record(r, f, s.p, false, err, sizeof(err))) {
-			if (r->fatal == 0) {
-				report(r, LOG_ERR, f->where, "$GENERATE stopped at %" PRIu64 ": %s",
-				       it, err);
-			}
+			report(r, LOG_ERR, f->where, "$GENERATE stopped at %" PRIu64 ": %s", it,
+			       err);
 			break;
 		}
 	}

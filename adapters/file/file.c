@@ -16,6 +16,7 @@
 struct file_source {
 	zone_source_t base;
 	char path[PATH_MAX];
+	char where[256];
 	uint64_t reload_ms;
 	struct stat seen; /* the file as last loaded */
 	struct event *timer;
@@ -35,6 +36,7 @@ static int file_open(zone_source_t **out, const source_conf_t *conf, char *err, 
 		return -ENOMEM;
 	}
 	f->base.ops = &source_file;
+	snprintf(f->where, sizeof(f->where), "%s", conf->where);
 	f->reload_ms = 60000; /* CoreDNS's default */
 	for (int i = 0; i < conf->nopts; i++) {
 		const source_option_t *o = &conf->opts[i];
@@ -67,7 +69,8 @@ static int file_load(zone_source_t *s, zone_builder_t *b)
 	struct stat sb;
 	if (stat(f->path, &sb) != 0) {
 		int ret = -errno;
-		zone_builder_report(b, LOG_ERR, f->path, "%s", strerror(errno));
+		zone_builder_report(b, LOG_ERR, f->where, "file: cannot read %s: %s", f->path,
+				    strerror(errno));
 		return ret;
 	}
 	/* Remembered before reading: a change made while reading is seen at the next look. */
