@@ -13,6 +13,7 @@
 #include "dns/log.h"
 #include "dns/name.h"
 #include "dns/pkt.h"
+#include "dns/rrtype.h"
 
 #define SCHEMA_VERSION  1
 #define BUSY_TIMEOUT_MS 10000
@@ -35,7 +36,14 @@ static const char schema[] = "CREATE TABLE IF NOT EXISTS steps ("
 			     " nadded INTEGER NOT NULL, added BLOB NOT NULL,"
 			     " bytes INTEGER NOT NULL,"
 			     " UNIQUE (zone, seq));"
-			     "CREATE INDEX IF NOT EXISTS steps_from ON steps (zone, serial_from);";
+			     "CREATE INDEX IF NOT EXISTS steps_from ON steps (zone, serial_from);"
+			     /* The newest version of each zone: its SOA, and every other RR. */
+			     "CREATE TABLE IF NOT EXISTS heads ("
+			     " zone BLOB PRIMARY KEY, serial INTEGER NOT NULL,"
+			     " soa BLOB NOT NULL, soa_ttl INTEGER NOT NULL) WITHOUT ROWID;"
+			     "CREATE TABLE IF NOT EXISTS contents ("
+			     " zone BLOB NOT NULL, rr BLOB NOT NULL,"
+			     " PRIMARY KEY (zone, rr)) WITHOUT ROWID;";
 
 static int db_fail(xfr_journal_t *j, const char *what)
 {
@@ -168,6 +176,10 @@ static int rrs_check(const uint8_t *p, size_t len, uint32_t n)
 	return pos == len ? E_OK : E_MALFORMED;
 }
 
+static int zone_int(xfr_journal_t *j, const char *sql, const uint8_t *apex, int64_t *v);
+static int contents_apply(xfr_journal_t *j, const uint8_t *zone, size_t zlen,
+			  const zone_changeset_t *cs);
+
 static int rollback(xfr_journal_t *j, int ret)
 {
 	sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
@@ -295,12 +307,114 @@ int xfr_journal_store(xfr_journal_t *j, const uint8_t *apex, const zone_changese
 	}
 	sqlite3_finalize(st);
 	if (ret == E_OK) {
+		ret = contents_apply(j, zone, zlen, cs);
+	}
+	if (ret == E_OK) {
 		ret = enforce_limits(j, zone, zlen);
 	}
 	if (ret == E_OK) {
 		ret = exec(j, "COMMIT");
 	}
 	return ret == E_OK ? E_OK : rollback(j, ret);
+}
+
+/* ---- the newest version's contents ---- */
+
+/* Length of the packed RR at \a p (checked by rrs_check before). */
+static size_t rr_len(const uint8_t *p)
+{
+	size_t olen = dname_len(p);
+	return olen + RR_FIXED_LEN + dns_u16(p + olen + 8);
+}
+
+/* Run \a sql (zone, rr) once per packed RR. */
+static int contents_each(xfr_journal_t *j, const char *sql, const uint8_t *zone, size_t zlen,
+			 const uint8_t *rrs, size_t len)
+{
+	sqlite3_stmt *st = NULL;
+	int ret = prepare(j, &st, sql);
+	for (size_t pos = 0; ret == E_OK && pos < len;) {
+		size_t n = rr_len(rrs + pos);
+		sqlite3_reset(st);
+		bind_blob(st, 1, zone, zlen);
+		bind_blob(st, 2, rrs + pos, n);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			ret = db_fail(j, "journal contents");
+		}
+		pos += n;
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
+static int head_set(xfr_journal_t *j, const uint8_t *zone, size_t zlen, uint32_t serial,
+		    const uint8_t *soa, size_t soa_len, uint32_t soa_ttl)
+{
+	sqlite3_stmt *st = NULL;
+	int ret = prepare(j, &st,
+			  "INSERT OR REPLACE INTO heads (zone, serial, soa, soa_ttl) "
+			  "VALUES (?, ?, ?, ?)");
+	if (ret != E_OK) {
+		return ret;
+	}
+	bind_blob(st, 1, zone, zlen);
+	sqlite3_bind_int64(st, 2, serial);
+	bind_blob(st, 3, soa, soa_len);
+	sqlite3_bind_int64(st, 4, soa_ttl);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		ret = db_fail(j, "journal head");
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* Run \a sql bound to the zone once. */
+static int zone_stmt(xfr_journal_t *j, const char *sql, const uint8_t *zone, size_t zlen)
+{
+	sqlite3_stmt *st = NULL;
+	int ret = prepare(j, &st, sql);
+	if (ret == E_OK) {
+		bind_blob(st, 1, zone, zlen);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			ret = db_fail(j, sql);
+		}
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
+static int contents_forget(xfr_journal_t *j, const uint8_t *zone, size_t zlen)
+{
+	int ret = zone_stmt(j, "DELETE FROM contents WHERE zone = ?", zone, zlen);
+	if (ret == E_OK) {
+		ret = zone_stmt(j, "DELETE FROM heads WHERE zone = ?", zone, zlen);
+	}
+	return ret;
+}
+
+/* Move the stored contents one step, when they are the step's starting version. */
+static int contents_apply(xfr_journal_t *j, const uint8_t *zone, size_t zlen,
+			  const zone_changeset_t *cs)
+{
+	int64_t serial = -1;
+	int ret = zone_int(j, "SELECT serial FROM heads WHERE zone = ?", zone, &serial);
+	if (ret == -ENOENT || (ret == E_OK && (uint32_t)serial != cs->serial_from)) {
+		/* No contents for the step to start from: only a snapshot can set them. */
+		return contents_forget(j, zone, zlen);
+	}
+	if (ret == E_OK) {
+		ret = contents_each(j, "DELETE FROM contents WHERE zone = ? AND rr = ?", zone, zlen,
+				    cs->removed, cs->removed_len);
+	}
+	if (ret == E_OK) {
+		ret = contents_each(j, "INSERT OR REPLACE INTO contents (zone, rr) VALUES (?, ?)",
+				    zone, zlen, cs->added, cs->added_len);
+	}
+	if (ret == E_OK) {
+		ret = head_set(j, zone, zlen, cs->serial_to, cs->soa_to, cs->soa_to_len,
+			       cs->soa_ttl_to);
+	}
+	return ret;
 }
 
 /* One integer of the zone's steps from \a sql; -ENOENT when there is no row. */
@@ -384,15 +498,8 @@ int xfr_journal_drop(xfr_journal_t *j, const uint8_t *apex)
 		return -EINVAL;
 	}
 	apex_lower(zone, &zlen, apex);
-	ret = prepare(j, &st, "DELETE FROM steps WHERE zone = ?");
-	if (ret != E_OK) {
-		return ret;
-	}
-	bind_blob(st, 1, zone, zlen);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		ret = db_fail(j, "journal drop");
-	}
-	sqlite3_finalize(st);
+	(void)st;
+	ret = zone_stmt(j, "DELETE FROM steps WHERE zone = ?", zone, zlen);
 	return ret;
 }
 
@@ -770,5 +877,152 @@ int xfr_journal_read(xfr_journal_t *j, const uint8_t *apex, uint32_t from, uint3
 		}
 	}
 	steps_free(steps, n);
+	return ret;
+}
+
+/* One RR of a version, packed as in zones/diff.h, into \a buf; returns its length. */
+static size_t rr_pack(uint8_t *buf, const uint8_t *owner, uint16_t type, uint32_t ttl,
+		      const uint8_t *rd, uint16_t rdlen)
+{
+	size_t olen = dname_len(owner);
+	memcpy(buf, owner, olen);
+	dns_put16(buf + olen, type);
+	dns_put16(buf + olen + 2, 1);
+	dns_put32(buf + olen + 4, ttl);
+	dns_put16(buf + olen + 8, rdlen);
+	memcpy(buf + olen + RR_FIXED_LEN, rd, rdlen);
+	return olen + RR_FIXED_LEN + rdlen;
+}
+
+static int snapshot_node(xfr_journal_t *j, sqlite3_stmt *st, const uint8_t *zone, size_t zlen,
+			 const zone_node_t *node, uint8_t *buf)
+{
+	for (uint16_t i = 0; i < node->nrrsets; i++) {
+		const zone_rrset_t *rs = &node->rrsets[i];
+		uint32_t pos = 0;
+		uint16_t rdlen;
+		const uint8_t *rd;
+		if (rs->type == RR_SOA && (node->flags & ZONE_NODE_APEX)) {
+			continue;
+		}
+		while ((rd = zone_rrset_next(rs, &pos, &rdlen)) != NULL) {
+			/* RRSIGs carry the TTL of the RRset they cover (as in zone_diff). */
+			uint32_t ttl = rs->ttl;
+			if (rs->type == RR_RRSIG && rdlen >= 2) {
+				const zone_rrset_t *cov = zone_node_rrset(node, dns_u16(rd));
+				ttl = cov != NULL ? cov->ttl : ttl;
+			}
+			size_t n = rr_pack(buf, node->owner, rs->type, ttl, rd, rdlen);
+			sqlite3_reset(st);
+			bind_blob(st, 1, zone, zlen);
+			bind_blob(st, 2, buf, n);
+			if (sqlite3_step(st) != SQLITE_DONE) {
+				return db_fail(j, "journal snapshot");
+			}
+		}
+	}
+	return E_OK;
+}
+
+int xfr_journal_snapshot(xfr_journal_t *j, const zone_t *z)
+{
+	uint8_t zone[DNAME_MAX];
+	sqlite3_stmt *st = NULL;
+	size_t zlen;
+	uint8_t *buf = malloc(DNAME_MAX + RR_FIXED_LEN + 65535);
+	const zone_rrset_t *soa = zone_node_rrset(z->apex, RR_SOA);
+	int ret;
+
+	if (buf == NULL) {
+		return -ENOMEM;
+	}
+	if (j->mode != XFR_JOURNAL_WRITE || soa == NULL) {
+		free(buf);
+		return -EINVAL;
+	}
+	apex_lower(zone, &zlen, z->apex_name);
+	ret = exec(j, "BEGIN IMMEDIATE");
+	if (ret != E_OK) {
+		free(buf);
+		return ret;
+	}
+	ret = contents_forget(j, zone, zlen);
+	if (ret == E_OK) {
+		/* The history before this version cannot be told apart from it any more. */
+		ret = zone_stmt(j, "DELETE FROM steps WHERE zone = ?", zone, zlen);
+	}
+	if (ret == E_OK) {
+		ret = prepare(j, &st, "INSERT OR REPLACE INTO contents (zone, rr) VALUES (?, ?)");
+	}
+	for (uint32_t i = 0; ret == E_OK && i < z->nnodes; i++) {
+		ret = snapshot_node(j, st, zone, zlen, z->nodes[i], buf);
+	}
+	for (uint32_t i = 0; ret == E_OK && i < z->nnsec3; i++) {
+		ret = snapshot_node(j, st, zone, zlen, z->nsec3[i], buf);
+	}
+	sqlite3_finalize(st);
+	if (ret == E_OK) {
+		uint16_t rdlen;
+		const uint8_t *rd = zone_rrset_rdata(soa, 0, &rdlen);
+		ret = head_set(j, zone, zlen, z->serial, rd, rdlen, soa->ttl);
+	}
+	if (ret == E_OK) {
+		ret = exec(j, "COMMIT");
+	}
+	free(buf);
+	return ret == E_OK ? E_OK : rollback(j, ret);
+}
+
+int xfr_journal_contents(xfr_journal_t *j, zone_builder_t *b, uint32_t *serial)
+{
+	uint8_t zone[DNAME_MAX];
+	sqlite3_stmt *st = NULL;
+	size_t zlen;
+	int ret, rc;
+
+	apex_lower(zone, &zlen, zone_builder_apex(b));
+	ret = exec(j, "BEGIN");
+	if (ret != E_OK) {
+		return ret;
+	}
+	ret = prepare(j, &st, "SELECT serial, soa, soa_ttl FROM heads WHERE zone = ?");
+	if (ret == E_OK) {
+		bind_blob(st, 1, zone, zlen);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			*serial = (uint32_t)sqlite3_column_int64(st, 0);
+			ret = zone_builder_add(b, zone, RR_SOA,
+					       (uint32_t)sqlite3_column_int64(st, 2),
+					       sqlite3_column_blob(st, 1),
+					       (uint16_t)sqlite3_column_bytes(st, 1), "journal");
+		} else {
+			ret = rc == SQLITE_DONE ? -ENOENT : db_fail(j, "journal contents");
+		}
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (ret == E_OK) {
+		ret = prepare(j, &st, "SELECT rr FROM contents WHERE zone = ?");
+	}
+	if (ret == E_OK) {
+		bind_blob(st, 1, zone, zlen);
+		while (ret == E_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+			const uint8_t *p = sqlite3_column_blob(st, 0);
+			size_t n = (size_t)sqlite3_column_bytes(st, 0);
+			if (p == NULL || rrs_check(p, n, 1) != E_OK) {
+				ret = E_MALFORMED;
+				break;
+			}
+			size_t olen = dname_len(p);
+			ret = zone_builder_add(b, p, dns_u16(p + olen), dns_u32(p + olen + 4),
+					       p + olen + RR_FIXED_LEN, dns_u16(p + olen + 8),
+					       "journal");
+		}
+		if (ret == E_OK && rc != SQLITE_DONE) {
+			ret = db_fail(j, "journal contents");
+		}
+	}
+	sqlite3_finalize(st);
+	exec(j, "COMMIT");
 	return ret;
 }

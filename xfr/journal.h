@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "zones/builder.h"
 #include "zones/diff.h"
 
 #define XFR_JOURNAL_FILE "journal.sqlite"
@@ -102,6 +103,20 @@ int xfr_journal_usage(xfr_journal_t *j, const uint8_t *apex, uint32_t *versions,
  */
 int xfr_journal_read(xfr_journal_t *j, const uint8_t *apex, uint32_t from, uint32_t to,
 		     zone_changeset_t *out);
+
+/*!
+ * \brief Store the whole of version \a z as the zone's newest contents, and forget the
+ *        history before it (the first version, or one that does not follow the journal).
+ *        Later xfr_journal_store() steps that start from the newest contents move them
+ *        along, so that a restart can rebuild the newest version (xfr_journal_contents).
+ */
+int xfr_journal_snapshot(xfr_journal_t *j, const zone_t *z);
+
+/*!
+ * \brief Add the newest stored version of the builder's zone to \a b and give its serial.
+ * \return E_OK; -ENOENT when nothing is stored; E_MALFORMED, -EIO.
+ */
+int xfr_journal_contents(xfr_journal_t *j, zone_builder_t *b, uint32_t *serial);
 
 /*! \brief Forget the history of \a apex (e.g. a zone removed from the configuration). */
 int xfr_journal_drop(xfr_journal_t *j, const uint8_t *apex);

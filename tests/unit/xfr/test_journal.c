@@ -422,6 +422,60 @@ static void test_corrupt_row(void **state)
 			 -ENOENT);
 }
 
+/* The newest version survives a restart: snapshot, two steps, rebuild from the journal. */
+static void test_contents(void **state)
+{
+	zone_t *v1 = zu_build("example.test.", z1, N(z1));
+	zone_t *v2 = zu_build("example.test.", z2, N(z2));
+	zone_t *v3 = zu_build("example.test.", z3, N(z3));
+	zone_changeset_t cs;
+	xfr_journal_t *j = open_w(NULL);
+	(void)state;
+
+	assert_int_equal(xfr_journal_snapshot(j, v1), E_OK);
+	assert_int_equal(zone_diff(v1, v2, &cs), E_OK);
+	assert_int_equal(xfr_journal_store(j, v1->apex_name, &cs), E_OK);
+	zone_changeset_clear(&cs);
+	assert_int_equal(zone_diff(v2, v3, &cs), E_OK);
+	assert_int_equal(xfr_journal_store(j, v1->apex_name, &cs), E_OK);
+	zone_changeset_clear(&cs);
+	xfr_journal_close(j);
+
+	/* Reopened, the contents are v3 exactly, and IXFR from 1 still works. */
+	j = open_w(NULL);
+	zone_builder_t *b = NULL;
+	zone_t *back = NULL;
+	uint32_t serial = 0;
+	assert_int_equal(zone_builder_new(&b, v1->apex_name), E_OK);
+	assert_int_equal(xfr_journal_contents(j, b, &serial), E_OK);
+	assert_int_equal(serial, 3);
+	assert_int_equal(zone_builder_finish(b, &back), E_OK);
+	assert_int_equal(back->serial, 3);
+	assert_int_equal(zone_diff(v3, back, &cs), E_OK);
+	assert_true(zone_changeset_empty(&cs));
+	assert_int_equal(cs.serial_from, cs.serial_to);
+	zone_changeset_clear(&cs);
+	assert_int_equal(xfr_journal_read(j, v1->apex_name, 1, 3, &cs), E_OK);
+	zone_changeset_clear(&cs);
+
+	/* A step that does not start from the stored contents makes them unknown. */
+	zone_t *v9 = zu_build("example.test.", z1, N(z1));
+	cs = (zone_changeset_t){ 0 };
+	assert_int_equal(zone_diff(v1, v2, &cs), E_OK); /* 1 -> 2, but the journal is at 3 */
+	assert_int_equal(xfr_journal_store(j, v1->apex_name, &cs), E_OK);
+	zone_changeset_clear(&cs);
+	assert_int_equal(zone_builder_new(&b, v1->apex_name), E_OK);
+	assert_int_equal(xfr_journal_contents(j, b, &serial), -ENOENT);
+	zone_builder_free(b);
+
+	xfr_journal_close(j);
+	zone_free(back);
+	zone_free(v9);
+	zone_free(v3);
+	zone_free(v2);
+	zone_free(v1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -432,6 +486,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_serial_wrap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_discontinuity, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_row, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_contents, setup, teardown),
 	};
 
 	log_set_level(LOG_ERR);
