@@ -7,8 +7,8 @@
 
 #include "zones/zone.h"
 
-#define DNSSEC_NSEC3_HASH_LEN  20 /*!< SHA-1 */
-#define DNSSEC_NSEC3_LABEL_LEN 32 /*!< base32hex of 20 octets */
+#define DNSSEC_NSEC3_HASH_LEN  20         /*!< SHA-1 */
+#define DNSSEC_NSEC3_LABEL_LEN 32         /*!< base32hex of 20 octets */
 #define DNSSEC_BITMAP_MAX      (256 * 34) /*!< every window full */
 #define DNSSEC_NSEC3_ALG_SHA1  1
 #define DNSSEC_NSEC3_OPTOUT    0x01
@@ -40,9 +40,6 @@ bool dnssec_rrbuf_next(const dnssec_rrbuf_t *b, size_t *pos, dnssec_rr_t *rr);
 
 /*! \brief Free the buffer's memory. */
 void dnssec_rrbuf_free(dnssec_rrbuf_t *b);
-
-/*! \brief True for the types the signer drops from its input and generates itself. */
-bool dnssec_type_generated(uint16_t type);
 
 /*! \brief True when \a node holds authoritative data: not glue, not below a zone cut, not
  *         occluded by a DNAME above it (a delegation point itself is authoritative). */

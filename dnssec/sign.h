@@ -17,12 +17,13 @@ typedef struct dnssec_conf {
 	uint32_t sig_refresh;   /*!< re-sign this long before expiry; default 7 days */
 	uint32_t sig_inception; /*!< inception this far in the past; default 1 hour */
 	int threads;            /*!< signing threads (0 = every CPU) */
+	uint32_t dnskey_ttl;    /*!< TTL of DNSKEY, CDS, CDNSKEY; 0 = the SOA's TTL */
 } dnssec_conf_t;
 
 typedef struct dnssec_sign_stats {
-	uint64_t signatures_made;
-	uint64_t signatures_reused;
-	double seconds;
+	uint64_t signatures_made;   /*!< RRSIGs computed by this call */
+	uint64_t signatures_reused; /*!< RRSIGs copied from \a prev */
+	double seconds;             /*!< wall time of the call, building included */
 } dnssec_sign_stats_t;
 
 /*!
@@ -36,7 +37,9 @@ typedef struct dnssec_sign_stats {
  *              change, made by keys still active, valid past now + sig_refresh, are reused
  *              (so a small change costs a few signatures, not the zone)
  * \param next_resign  receives the earliest expiry minus sig_refresh: when to sign again
- * \return E_OK, or an error (no active key, out of memory, a key that cannot sign).
+ * \return E_OK, or an error: -ENOKEY (no active key), -EINVAL (sig_refresh not below
+ *         sig_lifetime), -ENOMEM, a key_sign error, E_EXISTS (an NSEC3 hash collision:
+ *         change the salt). \a *out is NULL on error.
  */
 int dnssec_sign_zone(const zone_t *in, const zone_t *prev, const keyset_t *ks,
 		     const dnssec_conf_t *conf, int64_t now, zone_t **out, int64_t *next_resign,
