@@ -9,6 +9,10 @@
 
 #include "dns/err.h"
 #include "dns/log.h"
+#include "server/zoneconf.h"
+#include "server/http.h"
+#include "server/metrics.h"
+#include "server/tls.h"
 
 const char conf_default_corefile[] = "# Signet's embedded default: the signed demo zone.\n"
 				     "example.test:5300 {\n"
@@ -16,10 +20,13 @@ const char conf_default_corefile[] = "# Signet's embedded default: the signed de
 				     "\tfile {$SIGNET_DEMO_ZONE}\n"
 				     "\tlog\n"
 				     "\terrors\n"
+				     "\tprometheus 127.0.0.1:9153\n"
+				     "\thealth 127.0.0.1:8080\n"
 				     "}\n";
 
 /* Directives that configure the server rather than a stage. */
-static const char *const server_directives[] = { "bind", "root", "reload", "timeouts" };
+static const char *const server_directives[] = { "bind",       "root",   "reload", "timeouts",
+						 "prometheus", "health", "ready",  "tls" };
 
 const char *conf_directives(void)
 {
@@ -34,6 +41,9 @@ const char *conf_directives(void)
 	for (size_t i = 0; i < sizeof(server_directives) / sizeof(server_directives[0]); i++) {
 		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", n ? " " : "",
 				      server_directives[i]);
+	}
+	for (const char *const *z = zoneconf_directives(); *z != NULL; z++) {
+		n += (size_t)snprintf(list + n, sizeof(list) - n, " %s", *z);
 	}
 	for (int i = 0; stage_name(i) != NULL && n < sizeof(list); i++) {
 		n += (size_t)snprintf(list + n, sizeof(list) - n, " %s", stage_name(i));
@@ -69,6 +79,9 @@ static void fail(struct ctx *x, const char *file, int line, const char *fmt, ...
 
 static bool is_server_directive(const char *name)
 {
+	if (zoneconf_directive(name)) {
+		return true;
+	}
 	for (size_t i = 0; i < sizeof(server_directives) / sizeof(server_directives[0]); i++) {
 		if (strcmp(server_directives[i], name) == 0) {
 			return true;
@@ -194,6 +207,34 @@ static int add_zone(struct ctx *x, int block, int view, const cfg_directive_t *d
 	return E_OK;
 }
 
+static void zc_fail(void *ud, const char *file, int line, const char *msg)
+{
+	fail(ud, file, line, "%s", msg);
+}
+
+/* Transfer, TSIG, storage, serial and DNSSEC settings of each block, and of each zone. */
+static void zone_settings(struct ctx *x)
+{
+	conf_t *c = x->c;
+	c->zblocks = calloc((size_t)c->nblocks + 1, sizeof(zc_block_t));
+	if (c->zblocks == NULL) {
+		x->errors++;
+		return;
+	}
+	for (int i = 0; i < c->nblocks; i++) {
+		if (c->blocks[i].dir != NULL) {
+			zoneconf_block(&c->zblocks[i], &c->cfg->blocks[i], c->blocks[i].dir,
+				       zc_fail, x);
+		}
+	}
+	for (int i = 0; i < c->nzones; i++) {
+		conf_zone_t *z = &c->zones[i];
+		z->zb = &c->zblocks[z->block];
+		z->transfer = zoneconf_transfer(z->zb, z->apex);
+		z->dnssec = zoneconf_dnssec(z->zb, z->apex);
+	}
+}
+
 /* Point every zone's source configuration at its final storage (the zone array moves while
  * it grows, so this is done once at the end). */
 static void link_sources(conf_t *c)
@@ -289,6 +330,14 @@ static void setup_stage(struct ctx *x, conf_block_t *cb, const cfg_directive_t *
 		return;
 	}
 	for (int i = 0; i < cb->nstages; i++) {
+		if (cb->stages[i].ops == ops && ops->merge) {
+			/* rewrite, acl: a repeated directive adds to the first one's rules. */
+			if (ops->setup(&cb->stages[i].ctx, d, err, sizeof(err)) != E_OK) {
+				fail(x, d->file, d->line, "%s: %s", d->name,
+				     err[0] ? err : "bad arguments");
+			}
+			return;
+		}
 		if (cb->stages[i].ops == ops) {
 			fail(x, d->file, d->line, "directive '%s' given twice in one block",
 			     d->name);
@@ -309,6 +358,22 @@ static void setup_stage(struct ctx *x, conf_block_t *cb, const cfg_directive_t *
 	cb->stages[pos].ops = ops;
 	cb->stages[pos].ctx = ctx;
 	cb->nstages++;
+}
+
+/* prometheus, health, ready, tls: checked here, used by server/http.c and server/tls.c. */
+static void dir_operational(struct ctx *x, const cfg_directive_t *d)
+{
+	char err[256] = "";
+	int ret = E_OK;
+	if (strcmp(d->name, "tls") == 0) {
+		ret = tls_directive_check(d, err, sizeof(err));
+	} else if (strcmp(d->name, "prometheus") == 0 || strcmp(d->name, "health") == 0 ||
+		   strcmp(d->name, "ready") == 0) {
+		ret = http_directive_check(d, err, sizeof(err));
+	}
+	if (ret != E_OK) {
+		fail(x, d->file, d->line, "%s", err);
+	}
 }
 
 static void load_block(struct ctx *x, int bi)
@@ -354,6 +419,7 @@ static void load_block(struct ctx *x, int bi)
 		return;
 	}
 	bool bound = false;
+	const char *first_bind = NULL;
 	for (int i = 0; i < b->ndirs; i++) {
 		const cfg_directive_t *d = &b->dirs[i];
 		const zone_source_ops_t *src = source_find(d->name);
@@ -366,6 +432,7 @@ static void load_block(struct ctx *x, int bi)
 			for (int a = 0; a < d->argc; a++) {
 				add_listener(x, d, d->args[a], port, view, tls);
 			}
+			first_bind = first_bind == NULL && d->argc > 0 ? d->args[0] : first_bind;
 			bound = true;
 		} else if (strcmp(d->name, "timeouts") == 0) {
 			dir_timeouts(x, cb, d);
@@ -378,7 +445,16 @@ static void load_block(struct ctx *x, int bi)
 			c->reload_ms = ms;
 		} else if (!is_server_directive(d->name)) {
 			setup_stage(x, cb, d);
+		} else {
+			dir_operational(x, d);
 		}
+	}
+	if (tls && cfg_block_find(b, "tls") == NULL) {
+		fail(x, b->file, b->line, "a tls:// server block needs \"tls CERT KEY [CA]\"");
+	}
+	if (cfg_block_find(b, "prometheus") != NULL &&
+	    metrics_block_new(&cb->metrics, b, port, first_bind, tls) != E_OK) {
+		x->errors++;
 	}
 	if (!bound) {
 		add_listener(x, NULL, "0.0.0.0", port, view, tls);
@@ -424,6 +500,7 @@ int conf_check(conf_t **out, const char *path, uint16_t default_port, cfg_error_
 		fail(&x, c->cfg->path, 1, "no server blocks");
 	}
 	link_sources(c);
+	zone_settings(&x);
 	if (x.errors > 0) {
 		if (keep_partial) {
 			*out = c;
@@ -454,7 +531,12 @@ void conf_free(conf_t *c)
 	}
 	for (int i = 0; i < c->nblocks && c->blocks != NULL; i++) {
 		free(c->blocks[i].dir);
+		metrics_block_free(c->blocks[i].metrics);
 	}
+	for (int i = 0; c->zblocks != NULL && i < c->nblocks; i++) {
+		zoneconf_block_free(&c->zblocks[i]);
+	}
+	free(c->zblocks);
 	free(c->zones);
 	free(c->views);
 	free(c->listeners);

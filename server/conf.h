@@ -21,6 +21,8 @@ typedef struct conf_block {
 	uint64_t tcp_idle_ms; /*!< timeouts { idle } */
 	uint64_t tcp_read_ms; /*!< timeouts { read } */
 	char *dir;            /*!< relative paths are taken from here ("root") */
+	/*! "prometheus": the labels this block counts under; NULL: none (server/metrics.h) */
+	struct metrics_block *metrics;
 } conf_block_t;
 
 /*! One zone and where its data comes from. */
@@ -35,6 +37,9 @@ typedef struct conf_zone {
 	int block;             /*!< index into conf_t.blocks */
 	int view;              /*!< index into conf_t.views */
 	const cfg_directive_t *dir;
+	const struct zc_block *zb;          /*!< its block's transfer/tsig/dnssec settings */
+	const struct zc_transfer *transfer; /*!< NULL: not transferable */
+	const struct zc_dnssec *dnssec;     /*!< NULL: unsigned */
 } conf_zone_t;
 
 /*! One socket address served; a view groups what one port serves. */
@@ -51,6 +56,7 @@ typedef struct conf_view {
 
 typedef struct conf {
 	cfg_t *cfg;
+	struct zc_block *zblocks; /*!< parallel to blocks */
 	conf_block_t *blocks;
 	int nblocks;
 	conf_zone_t *zones;

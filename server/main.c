@@ -14,8 +14,10 @@
 #include "dns/err.h"
 #include "dns/log.h"
 #include "server/conf.h"
+#include "server/http.h"
 #include "server/net.h"
 #include "server/state.h"
+#include "server/tls.h"
 #include "server/zonemgr.h"
 
 #define SIGNET_VERSION "0.1.0"
@@ -200,7 +202,7 @@ static void publish(server_state_t *st)
 {
 	server_state_t *old = rcu_xchg_pointer(&server_state, st);
 	synchronize_rcu();
-	state_free(old, st);
+	state_free(old);
 }
 
 static bool listeners_equal(const conf_t *a, const conf_t *b)
@@ -288,7 +290,7 @@ static int serve(struct app *a)
 	}
 	int nworkers = a->opt.workers > 0 ? a->opt.workers : cpus_available();
 	if (net_open(&a->sockets, st->conf, nworkers) != E_OK) {
-		state_free(st, NULL);
+		state_free(st);
 		return 1;
 	}
 	evthread_use_pthreads();
@@ -307,10 +309,16 @@ static int serve(struct app *a)
 	event_add(tick, &tv);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (udp_start(&a->udp, &a->sockets) != E_OK || tcp_start(&a->tcp, &a->sockets) != E_OK) {
+	http_server_t *http = NULL; /* prometheus, health, ready */
+	tls_server_t *tls = NULL;   /* DNS over TLS */
+	if (udp_start(&a->udp, &a->sockets) != E_OK || tcp_start(&a->tcp, &a->sockets) != E_OK ||
+	    tls_start(&tls, &a->sockets, st->conf) != E_OK) {
 		log_err("signetd", "cannot start the serving threads");
 		ret = 1;
 	} else {
+		if (http_start(&http, st->conf) != E_OK) {
+			log_err("signetd", "serving DNS without the HTTP endpoints (see above)");
+		}
 		if (a->opt.pidfile != NULL) {
 			FILE *f = fopen(a->opt.pidfile, "w");
 			if (f != NULL) {
@@ -325,6 +333,9 @@ static int serve(struct app *a)
 		event_base_dispatch(a->base);
 		ret = 0;
 	}
+	http_lameduck(http); /* health { lameduck }: answer a while longer, not ready */
+	http_stop(http);
+	tls_stop(tls);
 	udp_stop(a->udp);
 	tcp_stop(a->tcp);
 	net_close(&a->sockets);
@@ -334,7 +345,8 @@ static int serve(struct app *a)
 	event_free(tick);
 	zonemgr_stop(server_state);
 	event_base_free(a->base);
-	state_free(rcu_xchg_pointer(&server_state, NULL), NULL);
+	state_free(rcu_xchg_pointer(&server_state, NULL));
+	zonemgr_shutdown();
 	if (a->opt.pidfile != NULL) {
 		unlink(a->opt.pidfile);
 	}

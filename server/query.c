@@ -6,6 +6,9 @@
 #include "dns/err.h"
 #include "dns/rrtype.h"
 #include "server/conf.h"
+#include "dnssec/proof.h"
+#include "server/metrics.h"
+#include "server/xfrout.h"
 #include "server/state.h"
 
 /* Write one RRset (and, for DO queries, its signatures) as a unit. */
@@ -69,6 +72,7 @@ static enum stage_result run_stages(query_t *q)
 		if (s->ops->query != NULL) {
 			enum stage_result r = s->ops->query(q, s->ctx);
 			if (r != STAGE_CONTINUE) {
+				q->ss.plugin = s->ops->name; /* for the metrics */
 				return r;
 			}
 		}
@@ -82,6 +86,9 @@ static void answer_zone(query_t *q, const zone_t *z)
 	unsigned flags = q->transport == TRANSPORT_UDP ? 0 : LOOKUP_ANY_FULL;
 
 	zone_lookup(z, q->req.qname_lc, q->req.qtype, flags, res);
+	if (q->req.edns.do_bit) {
+		dnssec_add_proofs(z, res);
+	}
 	dns_writer_rcode(&q->w, res->rcode);
 	if (res->aa) {
 		dns_writer_flags(&q->w, DNS_FLAG_AA, 0);
@@ -101,6 +108,10 @@ void query_answer(const server_state_t *st, query_t *q)
 	/* The name may have been rewritten by a stage: find its zone again. */
 	const zone_entry_t *e = state_find_zone(st, q->view, q->req.qname_lc, q->req.qtype);
 	const zone_t *z = e != NULL ? rcu_dereference(e->zone) : NULL;
+	/* What the cache needs to know that a newer version replaces this answer. */
+	q->ss.answered = true;
+	q->ss.zentry = e;
+	q->ss.zver = z;
 	if (z == NULL) {
 		dns_writer_rcode(&q->w, e == NULL ? RCODE_REFUSED : RCODE_SERVFAIL);
 		q->ede = e == NULL ? EDE_NOT_AUTHORITATIVE : EDE_NOT_READY;
@@ -132,6 +143,16 @@ size_t query_process(const server_state_t *st, query_t *q)
 
 	q->block = NULL;
 	q->ede = -1;
+	/* The stages' per-query state (server/stages/). */
+	q->ss.st = st;
+	q->ss.zentry = NULL;
+	q->ss.zver = NULL;
+	q->ss.plugin = NULL;
+	q->ss.answered = false;
+	q->ss.rewritten = false;
+	q->ss.rewrite_stop = false;
+	q->ss.rewrite_rules = 0;
+	q->ss.cache = 0;
 	q->stats->requests[q->transport]++;
 	if (ret == E_TRUNC || (ret != E_OK && q->len < DNS_HDR_LEN) ||
 	    (dns_u16(q->wire + 2) & DNS_FLAG_QR)) {
@@ -159,6 +180,19 @@ size_t query_process(const server_state_t *st, query_t *q)
 		dns_writer_reserve(&q->w, DNS_OPT_LEN + DNS_EDE_LEN);
 	}
 	size_t len;
+	switch (xfrout_query(st, q, &len)) {
+	case XFROUT_DROP:
+		q->stats->dropped++;
+		return 0;
+	case XFROUT_DONE:
+		/* A transfer, a NOTIFY, or a TSIG error: no stages. */
+		q->stats->rcodes[DNS_RCODE(dns_u16(q->out + 2))]++;
+		q->resp_len = len;
+		metrics_query(q, len);
+		return len;
+	case XFROUT_PASS:
+		break;
+	}
 	if (req->opcode != OPCODE_QUERY) {
 		dns_writer_rcode(&q->w, RCODE_NOTIMP);
 	} else if (edns && req->edns.version > 0) {
@@ -180,6 +214,7 @@ size_t query_process(const server_state_t *st, query_t *q)
 			switch (run_stages(q)) {
 			case STAGE_DROP:
 				q->stats->dropped++;
+				metrics_query(q, 0);
 				return 0;
 			case STAGE_DONE:
 				/* A stage wrote the whole response (q->out, q->resp_len). */
@@ -210,5 +245,7 @@ respond:
 			}
 		}
 	}
-	return len;
+	q->resp_len = xfrout_sign(q, q->resp_len); /* last: nothing may change it after */
+	metrics_query(q, q->resp_len);             /* a response hook may have changed the length */
+	return q->resp_len;
 }

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "dns/pkt.h"
+#include "dns/tsig.h"
 #include "zones/lookup.h"
 
 struct server_state;
@@ -24,6 +25,25 @@ typedef struct query_stats {
 	uint64_t dropped;
 	uint64_t truncated;
 } query_stats_t;
+
+/*! What the stages (server/stages/) keep about one query; query_process resets it. */
+typedef struct query_stage_state {
+	const struct server_state *st;   /*!< the state this query is answered from */
+	const struct zone_entry *zentry; /*!< the zone query_answer answered from, or NULL */
+	const struct zone *zver;         /*!< the version it answered from (NULL: not loaded) */
+	const char *plugin;              /*!< the stage that wrote the response, or NULL */
+	bool answered;                   /*!< query_answer ran */
+	/* rewrite: the question as the client asked it, while it is rewritten */
+	bool rewritten;
+	bool rewrite_stop;
+	uint16_t orig_qtype, orig_qclass;
+	uint64_t rewrite_rules; /*!< response rules to apply, one bit per rule */
+	uint8_t orig_qname[DNAME_MAX];
+	/* cache: what its response hook does */
+	uint8_t cache;
+	uint32_t cache_hits;
+	uint64_t cache_hash;
+} query_stage_state_t;
 
 /*! Everything one query needs; one per worker thread (or TCP thread), reused. */
 typedef struct query {
@@ -42,10 +62,14 @@ typedef struct query {
 	uint16_t max_size;        /*!< the most the response may be */
 	struct conf_block *block; /*!< the server block of the matched zone, or NULL */
 	lookup_result_t res;
+	tsig_ctx_t tsig; /*!< the request's TSIG, when tsig_on */
+	bool tsig_on;    /*!< sign the response */
+	void *xfr;       /*!< a TCP transfer with more messages to send (xfr_out_t) */
 	int ede;         /*!< Extended DNS Error for the OPT (RFC 8914), -1 for none */
 	size_t resp_len; /*!< set before the response hooks run */
 	struct timespec start;
 	query_stats_t *stats;
+	query_stage_state_t ss; /*!< for the stages */
 } query_t;
 
 /*!

@@ -25,19 +25,22 @@ int state_new(server_state_t **out, conf_t *conf)
 	st->zones = calloc((size_t)conf->nzones + 1, sizeof(zone_entry_t));
 	st->view_buckets = calloc((size_t)conf->nviews + 1, sizeof(zone_entry_t **));
 	if (st->zones == NULL || st->view_buckets == NULL) {
-		state_free(st, NULL);
+		state_free(st);
 		return -ENOMEM;
 	}
 	for (int v = 0; v < conf->nviews; v++) {
 		st->view_buckets[v] = calloc(st->nbuckets, sizeof(zone_entry_t *));
 		if (st->view_buckets[v] == NULL) {
-			state_free(st, NULL);
+			state_free(st);
 			return -ENOMEM;
 		}
 	}
 	for (int i = 0; i < conf->nzones; i++) {
 		zone_entry_t *e = &st->zones[i];
 		e->conf = &conf->zones[i];
+		e->zb = conf->zones[i].zb;
+		e->transfer = conf->zones[i].transfer;
+		e->signed_zone = conf->zones[i].dnssec != NULL;
 		uint32_t h = dname_hash(e->conf->apex) & (st->nbuckets - 1);
 		e->hnext = st->view_buckets[e->conf->view][h];
 		st->view_buckets[e->conf->view][h] = e;
@@ -46,25 +49,13 @@ int state_new(server_state_t **out, conf_t *conf)
 	return E_OK;
 }
 
-static bool kept(const server_state_t *keep, const zone_t *z)
-{
-	for (int i = 0; keep != NULL && i < keep->nzones; i++) {
-		if (keep->zones[i].zone == z) {
-			return true;
-		}
-	}
-	return false;
-}
-
-void state_free(server_state_t *st, const server_state_t *keep)
+void state_free(server_state_t *st)
 {
 	if (st == NULL) {
 		return;
 	}
 	for (int i = 0; st->zones != NULL && i < st->nzones; i++) {
-		if (!kept(keep, st->zones[i].zone)) {
-			zone_free(st->zones[i].zone);
-		}
+		zone_free(st->zones[i].zone);
 	}
 	for (int v = 0; st->view_buckets != NULL && v < st->conf->nviews; v++) {
 		free(st->view_buckets[v]);

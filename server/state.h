@@ -2,6 +2,7 @@
  *  zone — read by the query threads under RCU (liburcu QSBR), replaced by the main thread. */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "server/conf.h"
@@ -10,12 +11,21 @@
 /*! One configured zone and its current version. */
 typedef struct zone_entry {
 	const conf_zone_t *conf;
-	zone_t *zone; /*!< RCU-protected: rcu_dereference() to read, NULL until loaded */
+	zone_t *zone; /*!< RCU-protected: rcu_dereference() to read, NULL until loaded; the
+		           entry holds a reference */
 	struct zone_entry *hnext;
+	const struct zc_transfer *transfer; /*!< who may transfer it; NULL: nobody */
+	const struct zc_block *zb;          /*!< the block's keys, storage, policies */
+	bool signed_zone;                   /*!< "dnssec" applies */
+	/* Counters, read by the metrics endpoint (relaxed atomics): */
+	uint64_t signatures;    /*!< RRSIGs made for this zone */
+	uint64_t source_errors; /*!< failed loads */
+	uint64_t xfr_out[2];    /*!< AXFR, IXFR sent */
 	/* Owned by the zone manager (main thread): */
 	zone_source_t *src;
 	struct server_state *state;
-	char error[256]; /*!< why the last load failed, "" when it did not */
+	struct zone_rt *rt; /*!< what outlives a reload: versions, keys, timers */
+	char error[256];    /*!< why the last load failed, "" when it did not */
 } zone_entry_t;
 
 typedef struct server_state {
@@ -29,8 +39,8 @@ typedef struct server_state {
 /*! \brief Build a state for \a conf (takes ownership of it); zones are not loaded. */
 int state_new(server_state_t **out, conf_t *conf);
 
-/*! \brief Free a state; zones whose pointers also appear in \a keep are not freed. */
-void state_free(server_state_t *st, const server_state_t *keep);
+/*! \brief Free a state, dropping its references to zone versions. */
+void state_free(server_state_t *st);
 
 /*!
  * \brief The zone entry answering \a qname_lc in \a view: the longest apex match; for DS,

@@ -16,6 +16,7 @@
 #include "dns/err.h"
 #include "dns/log.h"
 #include "server/state.h"
+#include "server/xfrout.h"
 
 /* Stop reading from a client whose answers pile up unread. */
 #define TCP_OUT_HIGH (256 * 1024)
@@ -39,6 +40,7 @@ struct tcp_conn {
 	struct tcp_conn *prev, *next;
 	struct sockaddr_storage remote;
 	uint16_t port;
+	void *xfr; /* a zone transfer still being sent: reading waits until it is done */
 };
 
 static void conn_close(struct bufferevent *bev, struct tcp_conn *c)
@@ -51,8 +53,23 @@ static void conn_close(struct bufferevent *bev, struct tcp_conn *c)
 	if (c->next != NULL) {
 		c->next->prev = c->prev;
 	}
+	xfrout_abort(&c->xfr);
 	bufferevent_free(bev);
 	free(c);
+}
+
+/* Queue transfer messages while the client keeps up; the write callback asks for more. */
+static void conn_pump(struct bufferevent *bev, struct tcp_conn *c)
+{
+	struct evbuffer *out = bufferevent_get_output(bev);
+	while (c->xfr != NULL && evbuffer_get_length(out) < TCP_OUT_HIGH) {
+		size_t len = xfrout_next(&c->xfr, c->t->out + 2, DNS_TCP_MAX);
+		if (len == 0) {
+			break;
+		}
+		dns_put16(c->t->out, (uint16_t)len);
+		bufferevent_write(bev, c->t->out, 2 + len);
+	}
 }
 
 static void conn_read(struct bufferevent *bev, void *arg)
@@ -64,7 +81,7 @@ static void conn_read(struct bufferevent *bev, void *arg)
 
 	for (;;) {
 		uint8_t hdr[2];
-		if (evbuffer_get_length(out) > TCP_OUT_HIGH) {
+		if (c->xfr != NULL || evbuffer_get_length(out) > TCP_OUT_HIGH) {
 			/* Resume from the write callback once the client reads. */
 			bufferevent_disable(bev, EV_READ);
 			return;
@@ -100,11 +117,23 @@ static void conn_read(struct bufferevent *bev, void *arg)
 		}
 		dns_put16(t->out, (uint16_t)rlen);
 		bufferevent_write(bev, t->out, 2 + rlen);
+		if (q->xfr != NULL) {
+			c->xfr = q->xfr;
+			q->xfr = NULL;
+			conn_pump(bev, c);
+		}
 	}
 }
 
 static void conn_write(struct bufferevent *bev, void *arg)
 {
+	struct tcp_conn *c = arg;
+	if (c->xfr != NULL) {
+		conn_pump(bev, c);
+		if (c->xfr != NULL) {
+			return;
+		}
+	}
 	if (!(bufferevent_get_enabled(bev) & EV_READ)) {
 		bufferevent_enable(bev, EV_READ);
 		conn_read(bev, arg);
@@ -168,6 +197,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	port_timeouts(c->port, &idle);
 	bufferevent_setcb(bev, conn_read, conn_write, conn_event, c);
 	bufferevent_set_timeouts(bev, &idle, &idle);
+	bufferevent_setwatermark(bev, EV_WRITE, 65536, 0); /* refill transfers early */
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
 }
 
@@ -177,6 +207,7 @@ static void *tcp_main(void *arg)
 	rcu_register_thread();
 	rcu_thread_offline();
 	event_base_dispatch(t->base);
+	xfrout_thread_done();
 	rcu_thread_online();
 	rcu_unregister_thread();
 	return NULL;

@@ -14,6 +14,7 @@
 #include "dns/err.h"
 #include "dns/log.h"
 #include "server/state.h"
+#include "server/xfrout.h"
 
 #define UDP_BATCH  64
 #define UDP_IN_MAX 4096
@@ -122,6 +123,7 @@ static void *worker_main(void *arg)
 			serve_socket(w, s->udp[w->id * s->nlisteners + l], s->port[l]);
 		}
 	}
+	xfrout_thread_done();
 	rcu_unregister_thread();
 	return NULL;
 }

@@ -26,3 +26,6 @@ int zonemgr_start(server_state_t *st, const server_state_t *old, struct event_ba
 
 /*! \brief Close the sources of \a st (before it is retired). */
 void zonemgr_stop(server_state_t *st);
+
+/*! \brief Release everything kept across reloads (journals, keys, timers) at exit. */
+void zonemgr_shutdown(void);

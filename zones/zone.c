@@ -158,3 +158,24 @@ uint32_t zone_soa_minimum(const zone_t *z)
 	const uint8_t *rd = zone_rrset_rdata(soa, 0, &rdlen);
 	return dns_u32(rd + rdlen - 4);
 }
+
+void zone_set_serial(zone_t *z, uint32_t serial)
+{
+	zone_rrset_t *soa = (zone_rrset_t *)zone_node_rrset(z->apex, RR_SOA);
+	uint16_t rdlen;
+	uint8_t *rd = (uint8_t *)zone_rrset_rdata(soa, 0, &rdlen);
+	dns_put32(rd + rdlen - 20, serial);
+	z->serial = serial;
+}
+
+uint32_t zone_max_ttl(const zone_t *z)
+{
+	uint32_t max = 0;
+	for (uint32_t i = 0; i < z->nnodes; i++) {
+		const zone_node_t *n = z->nodes[i];
+		for (uint16_t k = 0; k < n->nrrsets; k++) {
+			max = n->rrsets[k].ttl > max ? n->rrsets[k].ttl : max;
+		}
+	}
+	return max;
+}

@@ -115,5 +115,11 @@ static inline const uint8_t *zone_rrset_next(const zone_rrset_t *rs, uint32_t *p
 	return rd;
 }
 
+/*! \brief Set the apex SOA's serial of a version that is not published yet. */
+void zone_set_serial(zone_t *z, uint32_t serial);
+
+/*! \brief The largest TTL of any RRset in the version. */
+uint32_t zone_max_ttl(const zone_t *z);
+
 /*! \brief The SOA's fields: serial and MINIMUM, read from the apex. */
 uint32_t zone_soa_minimum(const zone_t *z);
