@@ -41,13 +41,24 @@ build/san/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_SAN) -MMD -MP -c $< -o $@
 
-build/libsignet.a: $(REL_OBJS)
-	@rm -f $@
-	ar rcs $@ $^
+# The archives are rebuilt when the set of objects changes, not only their dates.
+build/.objs: FORCE
+	@mkdir -p build
+	@echo '$(REL_OBJS)' | cmp -s - $@ || echo '$(REL_OBJS)' > $@
 
-build/san/libsignet.a: $(SAN_OBJS)
+build/san/.objs: FORCE
+	@mkdir -p build/san
+	@echo '$(SAN_OBJS)' | cmp -s - $@ || echo '$(SAN_OBJS)' > $@
+
+build/libsignet.a: $(REL_OBJS) build/.objs
 	@rm -f $@
-	ar rcs $@ $^
+	ar rcs $@ $(REL_OBJS)
+
+build/san/libsignet.a: $(SAN_OBJS) build/san/.objs
+	@rm -f $@
+	ar rcs $@ $(SAN_OBJS)
+
+FORCE:
 
 build/signetd: build/obj/server/main.o build/libsignet.a
 	$(CC) -o $@ $^ $(PKG_LIBS)
@@ -110,4 +121,4 @@ clean:
 
 -include $(shell find build -name '*.d' 2>/dev/null)
 
-.PHONY: all deps san check-format check-includes unit integration test run bench fuzz install clean
+.PHONY: FORCE all deps san check-format check-includes unit integration test run bench fuzz install clean

@@ -6,9 +6,12 @@
 
 static const zone_source_ops_t *const table[] = {
 	&source_file,
+	&source_sqlite,
+	&source_etcd,
+	&source_kubernetes,
 };
 
-static const char *const names[] = { "file", NULL };
+static const char *const names[] = { "file", "sqlite", "etcd", "kubernetes", NULL };
 
 const zone_source_ops_t *source_find(const char *name)
 {

@@ -4,3 +4,6 @@
 #include "adapters/source.h"
 
 extern const zone_source_ops_t source_file;
+extern const zone_source_ops_t source_sqlite;
+extern const zone_source_ops_t source_etcd;
+extern const zone_source_ops_t source_kubernetes;

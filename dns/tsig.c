@@ -7,13 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <nettle/base64.h>
 #include <nettle/hmac.h>
 #include <nettle/memops.h>
 #include <nettle/nettle-meta.h>
 #include <nettle/sha1.h>
 #include <nettle/sha2.h>
 
+#include "dns/base64.h"
 #include "dns/err.h"
 #include "dns/rrtype.h"
 
@@ -142,10 +142,9 @@ static enum tsig_alg alg_from_wire(const uint8_t *wire)
 static int secret_decode(tsig_key_t *key, const char *b64)
 {
 	char clean[TOKEN_MAX];
-	uint8_t out[BASE64_DECODE_LENGTH(TOKEN_MAX)];
-	struct base64_decode_ctx dc;
-	size_t n = 0, outlen = sizeof(out);
-	int ret = -EINVAL;
+	uint8_t out[BASE64_DECODED_MAX(TOKEN_MAX)];
+	size_t n = 0;
+	int outlen, ret = -EINVAL;
 
 	for (const char *p = b64; *p != '\0'; p++) {
 		if (isspace((unsigned char)*p)) {
@@ -156,12 +155,11 @@ static int secret_decode(tsig_key_t *key, const char *b64)
 		}
 		clean[n++] = *p;
 	}
-	base64_decode_init(&dc);
-	if (n == 0 || !base64_decode_update(&dc, &outlen, out, n, clean) ||
-	    !base64_decode_final(&dc) || outlen == 0 || outlen > TSIG_SECRET_MAX) {
+	outlen = n > 0 ? base64_decode(out, sizeof(out), clean, n) : E_MALFORMED;
+	if (outlen <= 0 || outlen > TSIG_SECRET_MAX) {
 		goto out;
 	}
-	memcpy(key->secret, out, outlen);
+	memcpy(key->secret, out, (size_t)outlen);
 	key->secret_len = (uint16_t)outlen;
 	ret = E_OK;
 out:

@@ -13,12 +13,6 @@ struct keys_rng {
 /*! \brief nettle_random_func over getrandom(); \a ctx is a struct keys_rng. */
 void keys_random(void *ctx, size_t len, uint8_t *dst);
 
-/*! \brief Base64 of \a in into \a out, NUL-terminated. \return the length or E_TRUNC. */
-int keys_b64_encode(char *out, size_t outlen, const uint8_t *in, size_t len);
-
-/*! \brief Decode base64 (white space ignored). \return the length or E_MALFORMED / E_TRUNC. */
-int keys_b64_decode(uint8_t *out, size_t outlen, const char *in, size_t len);
-
 /*!
  * \brief The value of field \a name ("PrivateKey") of a .private text: the rest of the line
  *        after "name:", leading and trailing white space removed. Field names match

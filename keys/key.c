@@ -20,7 +20,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <nettle/base64.h>
 #include <nettle/bignum.h>
 #include <nettle/dsa.h>
 #include <nettle/ecc-curve.h>
@@ -30,6 +29,7 @@
 #include <nettle/rsa.h>
 #include <nettle/sha2.h>
 
+#include "dns/base64.h"
 #include "dns/err.h"
 #include "dns/log.h"
 #include "dns/rrtext.h"
@@ -70,33 +70,6 @@ void keys_random(void *ctx, size_t len, uint8_t *dst)
 		dst += n;
 		len -= (size_t)n;
 	}
-}
-
-int keys_b64_encode(char *out, size_t outlen, const uint8_t *in, size_t len)
-{
-	size_t n = BASE64_ENCODE_RAW_LENGTH(len);
-
-	if (n + 1 > outlen) {
-		return E_TRUNC;
-	}
-	base64_encode_raw(out, len, in);
-	out[n] = '\0';
-	return (int)n;
-}
-
-int keys_b64_decode(uint8_t *out, size_t outlen, const char *in, size_t len)
-{
-	struct base64_decode_ctx ctx;
-	size_t n = outlen;
-
-	if (BASE64_DECODE_LENGTH(len) > outlen) {
-		return E_TRUNC;
-	}
-	base64_decode_init(&ctx);
-	if (!base64_decode_update(&ctx, &n, out, len, in) || !base64_decode_final(&ctx)) {
-		return E_MALFORMED;
-	}
-	return (int)n;
 }
 
 static bool is_blank(char c)
@@ -679,7 +652,7 @@ static int key_text(const dnssec_key_t *k, char *buf, size_t buflen)
 	if (ret != E_OK) {
 		return ret;
 	}
-	n = keys_b64_encode(b64, sizeof(b64), k->pubkey, k->pubkey_len);
+	n = base64_encode(b64, sizeof(b64), k->pubkey, k->pubkey_len);
 	if (n < 0) {
 		return n;
 	}

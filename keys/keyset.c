@@ -665,6 +665,15 @@ const dnssec_key_t *keyset_ds_wait(const keyset_t *ks, int64_t now)
 	return succ;
 }
 
+int64_t keyset_ds_check_interval(const key_policy_t *p)
+{
+	/* A fixed hour made a rollover with short timings (seconds) wait an hour for a DS
+	 * that was there long before: the parent is asked as often as changes propagate. */
+	int64_t i = p->propagation_delay;
+
+	return i < 1 ? 1 : i > KEYSET_DS_CHECK_INTERVAL ? KEYSET_DS_CHECK_INTERVAL : i;
+}
+
 static void consider(int64_t *best, int64_t t, int64_t now)
 {
 	if (t > now && (*best == 0 || t < *best)) {
@@ -701,7 +710,7 @@ static int64_t next_event(const keyset_t *ks, const key_policy_t *p, int64_t now
 		break;
 	default:
 		if (keyset_ds_wait(ks, now) != NULL) {
-			consider(&best, now + KEYSET_DS_CHECK_INTERVAL, now);
+			consider(&best, now + keyset_ds_check_interval(p), now);
 		}
 	}
 	return best;

@@ -35,7 +35,8 @@
 
 #define KEYSET_MAX 16
 
-/*! While keyset_ds_wait names a key, keyset_step asks to be called again this often. */
+/*! While keyset_ds_wait names a key, keyset_step asks to be called again every
+ *  keyset_ds_check_interval(): the propagation delay, at most this often. */
 #define KEYSET_DS_CHECK_INTERVAL 3600
 
 /*! Removed keys are moved to this subfolder of the key folder. */
@@ -103,6 +104,10 @@ bool keyset_signs_zone(const keyset_t *ks, const dnssec_key_t *k, int64_t now);
 /*! \brief True when \a k signs DNSKEY/CDS/CDNSKEY at \a now: an active 257 key, or an
  *         active 256 key while no 257 key is active. */
 bool keyset_signs_dnskey(const keyset_t *ks, const dnssec_key_t *k, int64_t now);
+
+/*! \brief How often to look for the new DS at the parent while keyset_ds_wait names a key:
+ *         the propagation delay, at least 1 s, at most KEYSET_DS_CHECK_INTERVAL. */
+int64_t keyset_ds_check_interval(const key_policy_t *p);
 
 /*! \brief During a KSK/CSK rollover, once the new key's CDS is published: the key whose DS
  *         the caller should look for at the parent (then pass ds_seen); NULL otherwise.

@@ -22,6 +22,7 @@
 #include <nettle/rsa.h>
 #include <nettle/sha2.h>
 
+#include "dns/base64.h"
 #include "dns/err.h"
 #include "keys/internal.h"
 #include "keys/key.h"
@@ -209,7 +210,7 @@ static int field_bytes(const char *text, const char *name, uint8_t *out, size_t 
 		snprintf(err, errlen, "%s missing or too long", name);
 		return E_MALFORMED;
 	}
-	n = keys_b64_decode(out, outlen, val, (size_t)n);
+	n = base64_decode(out, outlen, val, (size_t)n);
 	keys_wipe(val, sizeof(val));
 	if (n <= 0) {
 		snprintf(err, errlen, "%s: bad base64 or too long", name);
@@ -381,7 +382,7 @@ static int save_bytes(char *buf, size_t buflen, size_t *len, const char *name, c
 	char b64[FIELD_B64MAX];
 	int ret;
 
-	ret = keys_b64_encode(b64, sizeof(b64), b, n);
+	ret = base64_encode(b64, sizeof(b64), b, n);
 	if (ret >= 0) {
 		ret = keys_append(buf, buflen, len, "%s: %s\n", name, b64);
 	}

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,14 +19,15 @@ const char conf_default_corefile[] = "# Signet's embedded default: the signed de
 				     "example.test:5300 {\n"
 				     "\tbind 127.0.0.1\n"
 				     "\tfile {$SIGNET_DEMO_ZONE}\n"
-				     "\tlog\n"
-				     "\terrors\n"
+				     "\tdnssec\n"
 				     "\tprometheus 127.0.0.1:9153\n"
 				     "\thealth 127.0.0.1:8080\n"
+				     "\tlog\n"
+				     "\terrors\n"
 				     "}\n";
 
 /* Directives that configure the server rather than a stage. */
-static const char *const server_directives[] = { "bind",       "root",   "reload", "timeouts",
+static const char *const server_directives[] = { "limits", "user", "bind",       "root",   "reload", "timeouts",
 						 "prometheus", "health", "ready",  "tls" };
 
 const char *conf_directives(void)
@@ -321,6 +323,36 @@ static void dir_timeouts(struct ctx *x, conf_block_t *cb, const cfg_directive_t 
 	}
 }
 
+/* limits { tcp_connections N; tcp_per_client N; transfers N; zone_records N } */
+static void dir_limits(struct ctx *x, const cfg_directive_t *d)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} props[] = {
+		{ "tcp_connections", offsetof(conf_limits_t, tcp_connections) },
+		{ "tcp_per_client", offsetof(conf_limits_t, tcp_per_client) },
+		{ "transfers", offsetof(conf_limits_t, transfers) },
+		{ "zone_records", offsetof(conf_limits_t, zone_records) },
+	};
+	for (int i = 0; i < d->nprops; i++) {
+		const cfg_directive_t *p = &d->props[i];
+		size_t k = 0;
+		while (k < sizeof(props) / sizeof(props[0]) && strcmp(props[k].name, p->name) != 0) {
+			k++;
+		}
+		char *end = NULL;
+		unsigned long v = p->argc == 1 ? strtoul(p->args[0], &end, 10) : 0;
+		if (k == sizeof(props) / sizeof(props[0]) || p->argc != 1 || *end != '\0' ||
+		    v > UINT32_MAX) {
+			fail(x, p->file, p->line, "limits: unknown property or bad number: %s",
+			     p->name);
+			continue;
+		}
+		*(uint32_t *)((char *)&x->c->limits + props[k].off) = (uint32_t)v;
+	}
+}
+
 static void setup_stage(struct ctx *x, conf_block_t *cb, const cfg_directive_t *d)
 {
 	const stage_ops_t *ops = stage_find(d->name);
@@ -436,6 +468,14 @@ static void load_block(struct ctx *x, int bi)
 			bound = true;
 		} else if (strcmp(d->name, "timeouts") == 0) {
 			dir_timeouts(x, cb, d);
+		} else if (strcmp(d->name, "limits") == 0) {
+			dir_limits(x, d);
+		} else if (strcmp(d->name, "user") == 0) {
+			if (d->argc != 1 || strlen(d->args[0]) >= sizeof(c->user)) {
+				fail(x, d->file, d->line, "user: needs one user name");
+			} else {
+				snprintf(c->user, sizeof(c->user), "%s", d->args[0]);
+			}
 		} else if (strcmp(d->name, "reload") == 0) {
 			uint64_t ms = 30000;
 			if (d->argc > 0 &&
@@ -487,6 +527,8 @@ int conf_check(conf_t **out, const char *path, uint16_t default_port, cfg_error_
 		conf_free(c);
 		return ret;
 	}
+	c->limits = (conf_limits_t){ .tcp_connections = 20000, .tcp_per_client = 0,
+				     .transfers = 16, .zone_records = 0 };
 	c->nblocks = c->cfg->nblocks;
 	c->blocks = calloc((size_t)c->nblocks + 1, sizeof(conf_block_t));
 	if (c->blocks == NULL) {

@@ -54,6 +54,14 @@ typedef struct conf_view {
 	uint16_t port;
 } conf_view_t;
 
+/*! "limits { ... }" (a Signet extension): what one server holds at most. */
+typedef struct conf_limits {
+	uint32_t tcp_connections; /*!< open TCP connections in all */
+	uint32_t tcp_per_client;  /*!< from one address */
+	uint32_t transfers;	  /*!< outgoing AXFR/IXFR streams at once */
+	uint32_t zone_records;	  /*!< records one source may load into one zone (0: no limit) */
+} conf_limits_t;
+
 typedef struct conf {
 	cfg_t *cfg;
 	struct zc_block *zblocks; /*!< parallel to blocks */
@@ -66,6 +74,8 @@ typedef struct conf {
 	conf_listener_t *listeners;
 	int nlisteners;
 	uint64_t reload_ms; /*!< "reload" directive: Corefile checked this often; 0 = never */
+	conf_limits_t limits;
+	char user[64]; /*!< "user": run as this user once the sockets are open ("" = stay) */
 } conf_t;
 
 /*! The configuration used when there is no Corefile. */

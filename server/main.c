@@ -1,12 +1,16 @@
 /*  signetd: the authoritative DNS server. */
 #include <event2/event.h>
 #include <event2/thread.h>
+#include <ftw.h>
+#include <grp.h>
+#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <urcu-qsbr.h>
@@ -18,6 +22,7 @@
 #include "server/net.h"
 #include "server/state.h"
 #include "server/tls.h"
+#include "server/zoneconf.h"
 #include "server/zonemgr.h"
 
 #define SIGNET_VERSION "0.1.0"
@@ -275,6 +280,74 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* Room for every TCP connection "limits" allows, plus the rest. */
+static void raise_nofile(uint32_t tcp_connections)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+		return;
+	}
+	rlim_t want = (rlim_t)tcp_connections + 1024;
+	if (rl.rlim_cur < want) {
+		rl.rlim_cur = want < rl.rlim_max ? want : rl.rlim_max;
+		if (rl.rlim_cur < want && geteuid() == 0) {
+			rl.rlim_cur = rl.rlim_max = want;
+		}
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+/* chown -R the folders the server writes (journals, keys) before becoming \a pw. */
+static uid_t chown_uid;
+static gid_t chown_gid;
+
+static int chown_one(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)sb;
+	(void)type;
+	(void)ftw;
+	if (lchown(path, chown_uid, chown_gid) != 0) {
+		log_warn("signetd", "user: cannot hand %s over: %s", path, strerror(errno));
+	}
+	return 0;
+}
+
+/* "user NAME": after the sockets are open, run as NAME (CoreDNS's and Knot's behaviour). */
+static int drop_privileges(const conf_t *c)
+{
+	if (c->user[0] == '\0') {
+		return 0;
+	}
+	struct passwd *pw = getpwnam(c->user);
+	if (pw == NULL) {
+		log_err("signetd", "user: no such user '%s'", c->user);
+		return -1;
+	}
+	chown_uid = pw->pw_uid;
+	chown_gid = pw->pw_gid;
+	for (int i = 0; i < c->nblocks; i++) {
+		const char *dir = c->zblocks[i].storage;
+		if (mkdir(dir, 0750) == 0 || errno == EEXIST) {
+			nftw(dir, chown_one, 16, FTW_PHYS);
+		}
+	}
+	if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
+		log_err("signetd", "user: cannot become '%s': %s", c->user, strerror(errno));
+		return -1;
+	}
+	log_info("signetd", "running as user %s (uid %u)", c->user, (unsigned)pw->pw_uid);
+	return 0;
+}
+
+static void write_pidfile(const char *path)
+{
+	FILE *f = path != NULL ? fopen(path, "w") : NULL;
+	if (f != NULL) {
+		fprintf(f, "%d\n", (int)getpid());
+		fclose(f);
+	}
+}
+
 static int serve(struct app *a)
 {
 	conf_t *c = NULL;
@@ -289,7 +362,10 @@ static int serve(struct app *a)
 		return 1;
 	}
 	int nworkers = a->opt.workers > 0 ? a->opt.workers : cpus_available();
-	if (net_open(&a->sockets, st->conf, nworkers) != E_OK) {
+	raise_nofile(st->conf->limits.tcp_connections);
+	write_pidfile(a->opt.pidfile);
+	if (net_open(&a->sockets, st->conf, nworkers) != E_OK || drop_privileges(st->conf) != 0) {
+		net_close(&a->sockets);
 		state_free(st);
 		return 1;
 	}
@@ -318,13 +394,6 @@ static int serve(struct app *a)
 	} else {
 		if (http_start(&http, st->conf) != E_OK) {
 			log_err("signetd", "serving DNS without the HTTP endpoints (see above)");
-		}
-		if (a->opt.pidfile != NULL) {
-			FILE *f = fopen(a->opt.pidfile, "w");
-			if (f != NULL) {
-				fprintf(f, "%d\n", (int)getpid());
-				fclose(f);
-			}
 		}
 		if (!a->opt.quiet) {
 			log_info("signetd", "Signet-%s serving with %d UDP workers", SIGNET_VERSION,

@@ -4,10 +4,10 @@
 
 #include "server/stages/stages.h"
 
-/* CoreDNS's plugin order: acl, log, errors, cache, rewrite, ..., loadbalance. */
+/* CoreDNS's plugin order as the query path sees it: acl, log, errors, cache, rewrite, (the
+ * answer), loadbalance. Query hooks run in this order, response hooks in the reverse one. */
 static const stage_ops_t *const table[] = {
-	&stage_log,
-	&stage_errors,
+	&stage_acl, &stage_log, &stage_errors, &stage_cache, &stage_rewrite, &stage_loadbalance,
 };
 
 const stage_ops_t *stage_find(const char *name)
@@ -33,4 +33,14 @@ int stage_order(const stage_ops_t *ops)
 const char *stage_name(int i)
 {
 	return i >= 0 && (size_t)i < sizeof(table) / sizeof(table[0]) ? table[i]->name : NULL;
+}
+
+int stage_thread_id(void)
+{
+	static int next;
+	static _Thread_local int id = -1;
+	if (id < 0) {
+		id = __atomic_fetch_add(&next, 1, __ATOMIC_RELAXED);
+	}
+	return id;
 }

@@ -16,10 +16,13 @@ enum stage_result {
 /*! One stage of the query path; hooks may be NULL. */
 typedef struct stage_ops {
 	const char *name; /*!< the Corefile directive */
+	/*! Check \a d and make the stage's state. For a stage with \a merge, a repeated directive
+	 *  in the same block is given the first one's state in *ctx to extend. */
 	int (*setup)(void **ctx, const cfg_directive_t *d, char *err, size_t errlen);
 	enum stage_result (*query)(struct query *q, void *ctx); /*!< before the answer */
 	void (*response)(struct query *q, void *ctx);           /*!< after the answer */
 	void (*teardown)(void *ctx);
+	bool merge; /*!< the directive may be repeated in a block: one stage, rules in order */
 } stage_ops_t;
 
 /*! A configured stage in one server block. */
@@ -36,3 +39,10 @@ const char *stage_name(int i);
 
 /*! \brief Position of \a ops in the fixed query-path order. */
 int stage_order(const stage_ops_t *ops);
+
+/*! The most threads stage_thread_id() tells apart (a stage keeps per-thread state for these
+ *  and falls back to shared, slower state for the rest). */
+#define STAGE_THREADS_MAX 512
+
+/*! \brief A small number for the calling thread: 0, 1, 2, ... in the order threads ask. */
+int stage_thread_id(void);

@@ -30,8 +30,20 @@ struct tcp_server {
 	query_stats_t stats;
 	query_t q;
 	struct tcp_conn *conns; /*!< open connections */
+	uint32_t nconns;
+	struct client_slot *clients;
 	uint8_t in[DNS_TCP_MAX];
 	uint8_t out[2 + DNS_TCP_MAX];
+};
+
+/* Open connections per client address (open addressing; a slot whose count fell to 0 is
+ * reused only by its own address, so chains stay intact). */
+#define CLIENTS_SLOTS 32768
+
+struct client_slot {
+	uint8_t addr[16];
+	uint32_t count;
+	bool used;
 };
 
 struct tcp_conn {
@@ -41,7 +53,41 @@ struct tcp_conn {
 	struct sockaddr_storage remote;
 	uint16_t port;
 	void *xfr; /* a zone transfer still being sent: reading waits until it is done */
+	struct client_slot *client;
 };
+
+static void client_key(const struct sockaddr_storage *sa, uint8_t key[16])
+{
+	memset(key, 0, 16);
+	if (sa->ss_family == AF_INET) {
+		memcpy(key + 12, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		key[10] = key[11] = 0xff;
+	} else if (sa->ss_family == AF_INET6) {
+		memcpy(key, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+	}
+}
+
+static struct client_slot *client_find(struct tcp_server *t, const struct sockaddr_storage *sa)
+{
+	uint8_t key[16];
+	uint32_t h = 2166136261u;
+	client_key(sa, key);
+	for (int i = 0; i < 16; i++) {
+		h = (h ^ key[i]) * 16777619u;
+	}
+	for (uint32_t n = 0; n < CLIENTS_SLOTS; n++) {
+		struct client_slot *s = &t->clients[(h + n) & (CLIENTS_SLOTS - 1)];
+		if (!s->used) {
+			memcpy(s->addr, key, 16);
+			s->used = true;
+			return s;
+		}
+		if (memcmp(s->addr, key, 16) == 0) {
+			return s;
+		}
+	}
+	return NULL;
+}
 
 static void conn_close(struct bufferevent *bev, struct tcp_conn *c)
 {
@@ -54,6 +100,10 @@ static void conn_close(struct bufferevent *bev, struct tcp_conn *c)
 		c->next->prev = c->prev;
 	}
 	xfrout_abort(&c->xfr);
+	if (c->client != NULL) {
+		c->client->count--;
+	}
+	c->t->nconns--;
 	bufferevent_free(bev);
 	free(c);
 }
@@ -146,12 +196,14 @@ static void conn_event(struct bufferevent *bev, short what, void *arg)
 	conn_close(bev, arg);
 }
 
-/* The idle timeout of the first server block on this port (CoreDNS's timeouts plugin). */
-static void port_timeouts(uint16_t port, struct timeval *idle)
+/* The idle timeout of the first server block on this port (CoreDNS's timeouts plugin), and
+ * the connection limits. */
+static void port_timeouts(uint16_t port, struct timeval *idle, conf_limits_t *limits)
 {
 	uint64_t ms = 10000;
 	rcu_thread_online();
 	const server_state_t *st = rcu_dereference(server_state);
+	*limits = st->conf->limits;
 	int view = conf_view_by_port(st->conf, port);
 	for (int i = 0; view >= 0 && i < st->conf->nzones; i++) {
 		if (st->conf->zones[i].view == view) {
@@ -168,12 +220,24 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 		      void *arg)
 {
 	struct tcp_server *t = arg;
-	struct tcp_conn *c = calloc(1, sizeof(*c));
+	struct tcp_conn *c = NULL;
+	struct client_slot *client = NULL;
 	struct timeval idle;
+	conf_limits_t limits;
 	int idx = 0;
 	while (idx < t->nlisteners && t->listeners[idx] != l) {
 		idx++;
 	}
+	port_timeouts(t->s->port[idx], &idle, &limits);
+	client = client_find(t, (const struct sockaddr_storage *)sa);
+	if ((limits.tcp_connections != 0 && t->nconns >= limits.tcp_connections) ||
+	    (limits.tcp_per_client != 0 && client != NULL &&
+	     client->count >= limits.tcp_per_client)) {
+		t->stats.dropped++;
+		evutil_closesocket(fd); /* over the limit: refuse by closing at once */
+		return;
+	}
+	c = calloc(1, sizeof(*c));
 	if (c == NULL) {
 		evutil_closesocket(fd);
 		return;
@@ -189,12 +253,16 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 		return;
 	}
 	c->bev = bev;
+	c->client = client;
+	if (client != NULL) {
+		client->count++;
+	}
+	t->nconns++;
 	c->next = t->conns;
 	if (t->conns != NULL) {
 		t->conns->prev = c;
 	}
 	t->conns = c;
-	port_timeouts(c->port, &idle);
 	bufferevent_setcb(bev, conn_read, conn_write, conn_event, c);
 	bufferevent_set_timeouts(bev, &idle, &idle);
 	bufferevent_setwatermark(bev, EV_WRITE, 65536, 0); /* refill transfers early */
@@ -223,9 +291,10 @@ int tcp_start(tcp_server_t **out, const net_sockets_t *s)
 	}
 	t->s = s;
 	t->q.stats = &t->stats;
+	t->clients = calloc(CLIENTS_SLOTS, sizeof(struct client_slot));
 	t->base = event_base_new();
 	t->listeners = calloc((size_t)s->nlisteners + 1, sizeof(*t->listeners));
-	if (t->base == NULL || t->listeners == NULL) {
+	if (t->base == NULL || t->listeners == NULL || t->clients == NULL) {
 		tcp_stop(t);
 		return -ENOMEM;
 	}
@@ -268,6 +337,7 @@ void tcp_stop(tcp_server_t *t)
 		}
 	}
 	free(t->listeners);
+	free(t->clients);
 	if (t->base != NULL) {
 		event_base_free(t->base);
 	}

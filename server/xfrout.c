@@ -17,6 +17,9 @@
 
 #define READERS_MAX 8
 
+/* Outgoing TCP transfers in progress, against "limits { transfers }". */
+static uint32_t active_transfers;
+
 /* Each serving thread reads the journal through its own connection. */
 static __thread struct {
 	char dir[512];
@@ -136,6 +139,14 @@ static enum xfrout_result transfer(const server_state_t *st, query_t *q, size_t 
 		*len = finish_rcode(q, RCODE_SERVFAIL);
 		return XFROUT_DONE;
 	}
+	uint32_t max = st->conf->limits.transfers;
+	if (q->transport != TRANSPORT_UDP && max != 0 &&
+	    __atomic_load_n(&active_transfers, __ATOMIC_RELAXED) >= max) {
+		log_warn("xfr", "%s: transfer refused: %u already in progress (limits transfers)",
+			 name, max);
+		*len = finish_rcode(q, RCODE_REFUSED);
+		return XFROUT_DONE;
+	}
 	xfr_out_t *x = NULL;
 	bool udp = q->transport == TRANSPORT_UDP;
 	xfr_journal_t *j = e->zb != NULL ? reader_for(e->zb->storage) : NULL;
@@ -155,6 +166,7 @@ static enum xfrout_result transfer(const server_state_t *st, query_t *q, size_t 
 		return *len > 0 ? XFROUT_DONE : XFROUT_DROP;
 	}
 	q->xfr = x;
+	__atomic_add_fetch(&active_transfers, 1, __ATOMIC_RELAXED);
 	return XFROUT_DONE;
 }
 
@@ -163,8 +175,20 @@ enum xfrout_result xfrout_query(const server_state_t *st, query_t *q, size_t *le
 	q->tsig_on = false;
 	q->xfr = NULL;
 	if (q->req.opcode == OPCODE_NOTIFY) {
-		/* Signet is the primary of its zones: a NOTIFY to it is not acted on. */
-		*len = xfr_notify_answer(q->out, q->max_size, &q->req, RCODE_NOTAUTH, 0);
+		/* Signet is the primary of its zones: a NOTIFY to it is not acted on. A signed
+		 * one is verified like any signed request, and its answer signed (RFC 8945 §5.3):
+		 * an unsigned answer to a signed NOTIFY is one its sender must discard. */
+		size_t reserve = 0;
+		if (q->req.tsig_pos != 0) {
+			const zone_entry_t *e = apex_entry(st, q);
+			enum xfrout_result r = verify(q, e != NULL ? e->zb : NULL, len);
+			if (r != XFROUT_PASS) {
+				return r;
+			}
+			reserve = tsig_rr_size(q->tsig.key);
+		}
+		*len = xfr_notify_answer(q->out, q->max_size, &q->req, RCODE_NOTAUTH, reserve);
+		*len = *len > 0 ? xfrout_sign(q, *len) : 0;
 		return *len > 0 ? XFROUT_DONE : XFROUT_DROP;
 	}
 	if (q->req.opcode != OPCODE_QUERY) {
@@ -214,8 +238,7 @@ size_t xfrout_next(void **xfr, uint8_t *buf, size_t cap)
 {
 	size_t len = xfr_next(*xfr, buf, cap);
 	if (len == 0) {
-		xfr_free(*xfr);
-		*xfr = NULL;
+		xfrout_abort(xfr);
 	}
 	return len;
 }
@@ -225,5 +248,6 @@ void xfrout_abort(void **xfr)
 	if (*xfr != NULL) {
 		xfr_free(*xfr);
 		*xfr = NULL;
+		__atomic_sub_fetch(&active_transfers, 1, __ATOMIC_RELAXED);
 	}
 }

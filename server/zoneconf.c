@@ -63,7 +63,8 @@ static bool seconds(struct zc_ctx *x, const cfg_directive_t *p, uint32_t *out)
 {
 	uint64_t ms;
 	if (p->argc != 1 || duration_parse(p->args[0], &ms) != E_OK || ms / 1000 > UINT32_MAX) {
-		fail(x, p, "%s: needs one duration (like 30d, 12h, 90s)", p->name);
+		/* Go durations have no days: the example said "30d", which is refused. */
+		fail(x, p, "%s: needs one duration (like 720h, 12h, 90s)", p->name);
 		return false;
 	}
 	*out = (uint32_t)(ms / 1000);

@@ -56,6 +56,7 @@ static struct {
 	} journals[MAX_JOURNALS];
 	int njournals;
 	struct zone_rt *rts;
+	size_t max_records; /* limits { zone_records } */
 } mgr;
 
 struct diag_ctx {
@@ -89,6 +90,7 @@ static int load(const conf_zone_t *zc, zone_source_t *src, zone_t **out, struct 
 		return ret;
 	}
 	zone_builder_set_diag(b, diag_fwd, d);
+	zone_builder_set_limit(b, mgr.max_records);
 	ret = src->ops->load(src, b);
 	if (ret != E_OK) {
 		zone_builder_free(b);
@@ -310,6 +312,9 @@ static bool parent_has_ds(const struct zone_rt *rt, const zc_dnssec_t *dc, const
 		if (dns_writer_begin(&w, q, sizeof(q), &req) != E_OK) {
 			continue;
 		}
+		/* The writer makes responses (QR set); a parent drops a "query" with QR set, so
+		 * the DS was never seen and a KSK rollover never finished. */
+		dns_writer_flags(&w, 0, DNS_FLAG_QR);
 		size_t qlen = dns_writer_finish(&w);
 		const struct sockaddr *sa = (const struct sockaddr *)&dc->parents[i].addr;
 		int fd = socket(sa->sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -433,7 +438,12 @@ static int update(struct zone_rt *rt, zone_t *u)
 		}
 		bool same = zone_changeset_empty(&cs) && (!rt->have_src || src == rt->src_serial);
 		zone_changeset_clear(&cs);
-		if (same) {
+		/* Unchanged data must still be (un)signed when what is served does not match
+		 * the configuration: a signed version restored from the journal at start (no
+		 * keys loaded, no timer: its signatures were never refreshed and rollovers
+		 * stopped), or dnssec added or removed by a reload. */
+		bool resign = (dc != NULL) != rt->keys_loaded;
+		if (same && !resign) {
 			zone_free(u);
 			return E_OK;
 		}
@@ -467,6 +477,12 @@ static int update(struct zone_rt *rt, zone_t *u)
 	rt->unsigned_ = u;
 	rt->src_serial = src;
 	rt->have_src = true;
+	if (dc == NULL && rt->keys_loaded) {
+		/* dnssec removed: forget the keys, so adding it back signs again. */
+		keyset_clear(&rt->keys);
+		rt->keys_loaded = false;
+		rt->next_key = rt->next_resign = 0;
+	}
 	log_info("zone", "%s: serving serial %u%s", e->conf->apex_str, serial,
 		 dc != NULL ? " (signed)" : "");
 	return E_OK;
@@ -618,6 +634,12 @@ static void restore(struct zone_rt *rt)
 	} else {
 		rt->unsigned_ = zone_ref(z);
 	}
+	/* Signing switched on while signetd was down: the restored version is not signed, so
+	 * the source's version must be published (signed) even when its data is the same. */
+	if (e->signed_zone && zone_node_rrset(z->apex, RR_DNSKEY) == NULL) {
+		zone_free(rt->unsigned_);
+		rt->unsigned_ = NULL;
+	}
 	log_info("zone", "%s: serial %u restored from the journal", e->conf->apex_str, serial);
 }
 
@@ -626,6 +648,7 @@ int zonemgr_start(server_state_t *st, const server_state_t *old, struct event_ba
 	int failed = 0;
 	(void)old;
 	mgr.base = base;
+	mgr.max_records = st->conf->limits.zone_records;
 	if (mgr.notify == NULL && base != NULL) {
 		xfr_notify_new(&mgr.notify, base, notify_done, NULL);
 	}
@@ -649,6 +672,12 @@ int zonemgr_start(server_state_t *st, const server_state_t *old, struct event_ba
 			e->signatures = rt->e->signatures;
 			e->xfr_out[0] = rt->e->xfr_out[0];
 			e->xfr_out[1] = rt->e->xfr_out[1];
+			/* Signing switched on or off by the reload: the version is made again
+			 * even when the source's data did not change. */
+			if (rt->e->signed_zone != e->signed_zone) {
+				zone_free(rt->unsigned_);
+				rt->unsigned_ = NULL;
+			}
 		}
 		rt->e = e;
 		rt->journal =

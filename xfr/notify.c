@@ -177,8 +177,10 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 
 		dname_to_str(zone, sizeof(zone), p->apex);
 		addr_str(where, sizeof(where), (const struct sockaddr *)&p->addr);
-		log_warn("notify", "%s serial %u: no response from %s after %u tries", zone,
-			 p->serial, where, p->sent);
+		/* With a done callback, the caller tells the story: debug here. */
+		log_msg(p->n->done != NULL ? LOG_DEBUG : LOG_WARN, "notify",
+			"%s serial %u: no response from %s after %u tries", zone, p->serial, where,
+			p->sent);
 		settle(p, -ETIMEDOUT);
 		return;
 	}
@@ -240,7 +242,10 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 
 				dname_to_str(zone, sizeof(zone), p->apex);
 				addr_str(where, sizeof(where), (const struct sockaddr *)&from);
-				if (rcode == RCODE_NOERROR) {
+				if (n->done != NULL) {
+					log_debug("notify", "%s serial %u: %s answered RCODE %u",
+						  zone, p->serial, where, rcode);
+				} else if (rcode == RCODE_NOERROR) {
 					log_info("notify", "%s serial %u: acknowledged by %s", zone,
 						 p->serial, where);
 				} else {

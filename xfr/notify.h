@@ -43,7 +43,8 @@ typedef void (*xfr_notify_done_fn)(void *ud, const uint8_t *apex, uint32_t seria
 				   const struct sockaddr *addr, int rcode);
 
 /*!
- * \brief A notifier on \a base. \a done may be NULL (results are logged either way).
+ * \brief A notifier on \a base. \a done may be NULL: results are then logged here (with a
+ *        callback, only at debug level: the caller logs them).
  * \return E_OK or -ENOMEM (sockets are opened on first use).
  */
 int xfr_notify_new(xfr_notify_t **out, struct event_base *base, xfr_notify_done_fn done, void *ud);

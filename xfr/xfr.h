@@ -20,7 +20,9 @@ typedef struct xfr_out xfr_out_t;
  *        come from \a journal (may be NULL: AXFR only). With \a key, every message is
  *        TSIG-signed (RFC 8945 §5.3.1, each message covering the previous MAC).
  * \param udp  IXFR over UDP: a single message, the SOA alone when the client is current,
- *             else the whole difference if it fits, else just the SOA (RFC 1995 §2).
+ *             else the whole difference if it fits, else an empty answer with TC set, so
+ *             the client asks again over TCP (as BIND does; RFC 1995 §2 also allows the
+ *             SOA alone).
  * \return E_OK; E_MALFORMED for an IXFR without the client's SOA in authority (answer
  *         FORMERR); E_NOTSUP for AXFR over UDP; -EINVAL when the question is neither AXFR
  *         nor IXFR, or \a key is given but the request carries no TSIG; -ENOMEM.

@@ -532,7 +532,7 @@ static void test_ksk_rollover(void **state)
 	const dnssec_key_t *k1, *k2, *z;
 	const int64_t t1 = T0 + 365 * DAY; /* K1's lifetime ends: K2 published and active */
 	const int64_t t2 = t1 + IPUB;      /* K2's CDS published */
-	const int64_t d = t2 + 2 * KEYSET_DS_CHECK_INTERVAL; /* the DS is seen */
+	const int64_t d = t2 + 2 * DPRP; /* the DS is seen */
 	const int64_t t3 = d + DS_WAIT;                      /* K1 inactive, CDS gone */
 	const int64_t t4 = t3 + IRET_KSK;                    /* K1 removed */
 
@@ -563,10 +563,10 @@ static void test_ksk_rollover(void **state)
 	assert_int_equal(k1->timing.inactive, 0);
 
 	/* K2's CDS/CDNSKEY published: now wait for its DS at the parent. */
-	step(&ks, &p, dir, t2, false, 1, t2 + KEYSET_DS_CHECK_INTERVAL);
+	step(&ks, &p, dir, t2, false, 1, t2 + keyset_ds_check_interval(&p));
 	ASSERT_SET(&ks, SYNC, t2, 2, k1, k2);
 	assert_ptr_equal(keyset_ds_wait(&ks, t2), k2);
-	step(&ks, &p, dir, t2 + KEYSET_DS_CHECK_INTERVAL, false, 0, d);
+	step(&ks, &p, dir, t2 + keyset_ds_check_interval(&p), false, 0, d);
 	assert_int_equal(k1->timing.inactive, 0);
 
 	/* The DS is seen: K1 retires once the old DS set has expired from caches. */
@@ -621,7 +621,7 @@ static void test_csk_rollover(void **state)
 	assert_true(keyset_signs_zone(&ks, c2, t1));
 	assert_true(keyset_signs_dnskey(&ks, c2, t1));
 
-	step(&ks, &p, dir, t2, false, 1, t2 + KEYSET_DS_CHECK_INTERVAL);
+	step(&ks, &p, dir, t2, false, 1, t2 + keyset_ds_check_interval(&p));
 	ASSERT_SET(&ks, SYNC, t2, 2, c1, c2);
 	assert_ptr_equal(keyset_ds_wait(&ks, t2), c2);
 

@@ -286,6 +286,41 @@ static void test_axfr_small_messages(void **state)
 	xfr_free(x);
 }
 
+/* An RR larger than the 16 KiB a message is filled to gets a message of its own. */
+static void test_axfr_large_rr(void **state)
+{
+	static char txt[40000];
+	size_t pos = (size_t)snprintf(txt, sizeof(txt), "big.example.test. 300 TXT");
+	const char *rrs[] = {
+		"example.test. 3600 SOA ns1.example.test. h.example.test. 7 3600 900 604800 300",
+		"example.test. 3600 NS ns1.example.test.",
+		"ns1.example.test. 3600 A 192.0.2.1",
+		txt,
+		"www.example.test. 300 A 192.0.2.80",
+	};
+	uint8_t q[512];
+	size_t qlen = request(q, RR_AXFR, -1, false);
+	zone_t *z;
+	xfr_out_t *x;
+	bool big = false;
+
+	for (int i = 0; i < 120; i++) { /* 120 strings of 250 octets: 30 KiB of RDATA */
+		pos += (size_t)snprintf(txt + pos, sizeof(txt) - pos, " \"%0250d\"", i);
+	}
+	z = zu_build("example.test.", rrs, N(rrs));
+	x = start(z, NULL, q, qlen, NULL, false);
+	run(x, DNS_TCP_MAX);
+	assert_true(st.n >= 2);
+	for (size_t i = 0; i < st.n; i++) {
+		assert_true(st.len[i] <= DNS_TCP_MAX);
+		big = big || st.len[i] > 30000;
+	}
+	assert_true(big);
+	check_axfr(z, 0x4242, false);
+	xfr_free(x);
+	zone_free(z);
+}
+
 static void test_axfr_tsig(void **state)
 {
 	uint8_t q[512];
@@ -429,21 +464,33 @@ static void test_ixfr_udp(void **state)
 	assert_int_equal(st.n, 1);
 	check_ixfr();
 	xfr_free(x);
-	/* it does not: the SOA alone */
+	/* it does not: TC and no records, the client comes back over TCP */
 	x = start(zone2, j, q, qlen, NULL, true);
+	assert_string_equal(xfr_kind(x), "IXFR");
 	run(x, 150);
 	assert_int_equal(st.n, 1);
+	assert_true(dns_u16(st.msg[0] + 2) & DNS_FLAG_TC);
 	answers(&got, 0x4242, false);
-	assert_int_equal(got.n, 1);
-	assert_true(is_soa(got.s[0], 2));
+	assert_int_equal(got.n, 0);
 	rl_free(&got);
 	xfr_free(x);
-	/* not in the journal: the SOA alone, the client comes back over TCP */
+	/* not in the journal (only the whole zone would do): TC too */
 	qlen = request(q, RR_IXFR, 0, false);
 	x = start(zone2, j, q, qlen, NULL, true);
 	run(x, 512);
+	assert_true(dns_u16(st.msg[0] + 2) & DNS_FLAG_TC);
+	answers(&got, 0x4242, false);
+	assert_int_equal(got.n, 0);
+	rl_free(&got);
+	xfr_free(x);
+	/* current: the SOA alone, no TC */
+	qlen = request(q, RR_IXFR, 2, false);
+	x = start(zone2, j, q, qlen, NULL, true);
+	run(x, 512);
+	assert_false(dns_u16(st.msg[0] + 2) & DNS_FLAG_TC);
 	answers(&got, 0x4242, false);
 	assert_int_equal(got.n, 1);
+	assert_true(is_soa(got.s[0], 2));
 	rl_free(&got);
 	xfr_free(x);
 	/* AXFR over UDP is refused; IXFR without the client's SOA is malformed */
@@ -517,8 +564,9 @@ static void test_big_zone(void **state)
 	printf("[ INFO     ] AXFR of %u names, %u RRs: %zu messages, %zu octets, %.1f ms\n",
 	       z1->nnodes, z1->nrecords, st.n, st.total, (t1 - t0) * 1e3);
 	for (size_t i = 0; i < st.n; i++) {
-		assert_true(st.len[i] <= DNS_TCP_MAX);
-		assert_true(i + 1 == st.n || st.len[i] > DNS_TCP_MAX - 100); /* filled */
+		/* filled to 16 KiB, where compression pointers still reach (xfr.c) */
+		assert_true(st.len[i] <= 16384);
+		assert_true(i + 1 == st.n || st.len[i] > 16384 - 100);
 	}
 
 	t0 = now_s();
@@ -550,7 +598,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_axfr),      cmocka_unit_test(test_axfr_small_messages),
 		cmocka_unit_test(test_axfr_tsig), cmocka_unit_test(test_ixfr),
-		cmocka_unit_test(test_ixfr_udp),  cmocka_unit_test(test_big_zone),
+		cmocka_unit_test(test_ixfr_udp),  cmocka_unit_test(test_axfr_large_rr),
+		cmocka_unit_test(test_big_zone),
 	};
 
 	log_set_level(LOG_ERR);
