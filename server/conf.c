@@ -27,8 +27,9 @@ const char conf_default_corefile[] = "# Signet's embedded default: the signed de
 				     "}\n";
 
 /* Directives that configure the server rather than a stage. */
-static const char *const server_directives[] = { "limits", "user", "bind",       "root",   "reload", "timeouts",
-						 "prometheus", "health", "ready",  "tls" };
+static const char *const server_directives[] = { "limits", "user",     "bind",       "root",
+						 "reload", "timeouts", "prometheus", "health",
+						 "ready",  "tls" };
 
 const char *conf_directives(void)
 {
@@ -338,7 +339,8 @@ static void dir_limits(struct ctx *x, const cfg_directive_t *d)
 	for (int i = 0; i < d->nprops; i++) {
 		const cfg_directive_t *p = &d->props[i];
 		size_t k = 0;
-		while (k < sizeof(props) / sizeof(props[0]) && strcmp(props[k].name, p->name) != 0) {
+		while (k < sizeof(props) / sizeof(props[0]) &&
+		       strcmp(props[k].name, p->name) != 0) {
 			k++;
 		}
 		char *end = NULL;
@@ -527,8 +529,9 @@ int conf_check(conf_t **out, const char *path, uint16_t default_port, cfg_error_
 		conf_free(c);
 		return ret;
 	}
-	c->limits = (conf_limits_t){ .tcp_connections = 20000, .tcp_per_client = 0,
-				     .transfers = 16, .zone_records = 0 };
+	c->limits = (conf_limits_t){
+		.tcp_connections = 20000, .tcp_per_client = 0, .transfers = 16, .zone_records = 0
+	};
 	c->nblocks = c->cfg->nblocks;
 	c->blocks = calloc((size_t)c->nblocks + 1, sizeof(conf_block_t));
 	if (c->blocks == NULL) {

@@ -58,8 +58,8 @@ typedef struct conf_view {
 typedef struct conf_limits {
 	uint32_t tcp_connections; /*!< open TCP connections in all */
 	uint32_t tcp_per_client;  /*!< from one address */
-	uint32_t transfers;	  /*!< outgoing AXFR/IXFR streams at once */
-	uint32_t zone_records;	  /*!< records one source may load into one zone (0: no limit) */
+	uint32_t transfers;       /*!< outgoing AXFR/IXFR streams at once */
+	uint32_t zone_records;    /*!< records one source may load into one zone (0: no limit) */
 } conf_limits_t;
 
 typedef struct conf {
