@@ -6,6 +6,7 @@
 
 #include "server/stage.h"
 
+extern const stage_ops_t stage_rrl;
 extern const stage_ops_t stage_acl;
 extern const stage_ops_t stage_log;
 extern const stage_ops_t stage_errors;
