@@ -182,10 +182,23 @@ static void on_request(struct evhttp_request *req, void *arg)
 		if (st == NULL) {
 			ready = false;
 		}
-		rcu_thread_offline();
 		if (ready) {
 			evbuffer_add_printf(body, "OK");
-		} else if (evbuffer_get_length(body) == 0) {
+		}
+		/* Served from its last good version while the source fails: still ready, and
+		 * said (the text is written by the main thread; a torn read garbles one line). */
+		for (int i = 0; st != NULL && i < st->nzones; i++) {
+			const zone_entry_t *e = &st->zones[i];
+			char err[sizeof(e->error)];
+			memcpy(err, e->error, sizeof(err));
+			err[sizeof(err) - 1] = '\0';
+			if (err[0] != '\0' && rcu_dereference(e->zone) != NULL) {
+				evbuffer_add_printf(body, "\n%s serves its last good version: %s",
+						    e->conf->apex_str, err);
+			}
+		}
+		rcu_thread_offline();
+		if (!ready && evbuffer_get_length(body) == 0) {
 			evbuffer_add_printf(body, "shutting down");
 		}
 		reply_text(req, ready ? 200 : 503, ready ? "OK" : "Service Unavailable",

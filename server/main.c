@@ -425,6 +425,10 @@ static int serve(struct app *a)
 int main(int argc, char **argv)
 {
 	struct app a = { 0 };
+	/* Journals, keys and state are for the server's eyes (keys' private files are 0600). */
+	umask(027);
+	/* A file over its size limit fails the write (EFBIG) instead of killing the server. */
+	signal(SIGXFSZ, SIG_IGN);
 	if (parse_args(argc, argv, &a.opt) != 0) {
 		return 2;
 	}

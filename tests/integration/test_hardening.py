@@ -1,0 +1,236 @@
+"""Limits and faults: many idle TCP connections, a stalled TCP client, connection limits,
+a zone file truncated mid-write, a journal that cannot grow (disk full), privileges
+dropped, files created with safe modes."""
+
+import os
+import pwd
+import resource
+import socket
+import stat
+import struct
+import subprocess
+import threading
+import time
+
+import dns.message
+import dns.rcode
+
+import lib
+
+ZONE = lib.CASE_ZONES["example.test."]
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def udp_latency(port, n=20):
+    worst = 0.0
+    for _ in range(n):
+        t = time.monotonic()
+        r, _ = lib.query(lib.make_query("www.example.test.", "A"), port, timeout=2.0)
+        assert r.rcode() == dns.rcode.NOERROR
+        worst = max(worst, time.monotonic() - t)
+    return worst
+
+
+def wait_for(pred, what, deadline=10.0):
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        if pred():
+            return
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting for " + what)
+
+
+def closed_at_once(s, wire):
+    """The server closed this connection without answering (reset or end of stream)."""
+    s.settimeout(5)
+    try:
+        s.sendall(struct.pack("!H", len(wire)) + wire)
+        return s.recv(2) == b""
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+    finally:
+        s.close()
+
+
+def test_ten_thousand_idle_tcp_connections(servers):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    n = min(10000, hard - 200)
+    srv = servers.signetd(label="conns", corefile=(
+        "example.test:{PORT} {\n bind 127.0.0.1\n file %s\n timeouts {\n  idle 120s\n }\n"
+        " limits {\n  tcp_connections %d\n }\n}\n" % (ZONE, n)), ready_zones=["example.test."])
+    before = rss_kib(srv.pid)
+    conns = []
+    try:
+        for _ in range(n):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.connect(("127.0.0.1", srv.port))
+            conns.append(s)
+        # The server has accepted them all: the last one answers.
+        wire = lib.make_query("www.example.test.", "A").to_wire()
+        conns[-1].sendall(struct.pack("!H", len(wire)) + wire)
+        conns[-1].settimeout(5)
+        assert dns.message.from_wire(lib.tcp_read_msg(conns[-1])).answer
+        after = rss_kib(srv.pid)
+        per_conn = (after - before) * 1024 / n
+        print("tcp: %d idle connections held, RSS %d -> %d KiB (%.0f bytes each)"
+              % (n, before, after, per_conn))
+        assert per_conn < 4096, per_conn
+        # UDP is answered promptly meanwhile.
+        assert udp_latency(srv.port) < 0.5
+        # One more than the limit is closed at once.
+        extra = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        extra.settimeout(5)
+        extra.connect(("127.0.0.1", srv.port))
+        assert closed_at_once(extra, wire)
+    finally:
+        for s in conns:
+            s.close()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_per_client_limit(servers):
+    srv = servers.signetd(label="perclient", corefile=(
+        "example.test:{PORT} {\n bind 127.0.0.1\n file %s\n limits {\n  tcp_per_client 3\n }\n}\n"
+        % ZONE), ready_zones=["example.test."])
+    wire = lib.make_query("www.example.test.", "A").to_wire()
+
+    def connect():
+        # From 127.0.0.2: a client of its own, apart from the readiness probe's 127.0.0.1.
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.settimeout(3)
+        s.bind(("127.0.0.2", 0))
+        s.connect(("127.0.0.1", srv.port))
+        return s
+
+    held = [connect() for _ in range(3)]
+    for s in held:
+        s.sendall(struct.pack("!H", len(wire)) + wire)
+        assert dns.message.from_wire(lib.tcp_read_msg(s)).answer
+    assert closed_at_once(connect(), wire)
+    held[0].close()
+    # A slot is free again once one closes.
+    def fifth_answers():
+        s = connect()
+        try:
+            s.sendall(struct.pack("!H", len(wire)) + wire)
+            return s.recv(2) != b""
+        finally:
+            s.close()
+    wait_for(fifth_answers, "a connection slot after one closed")
+    for s in held[1:]:
+        s.close()
+
+
+def test_stalled_tcp_client_does_not_delay_udp(servers):
+    srv = servers.signetd(label="stall", zones={"example.test.": ZONE},
+                          ready_zones=["example.test."])
+    # Pipeline many queries for a large answer and never read the responses.
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect(("127.0.0.1", srv.port))
+    wire = lib.make_query("example.test.", "ANY").to_wire()
+    payload = (struct.pack("!H", len(wire)) + wire) * 5000
+    s.setblocking(False)
+    try:
+        s.send(payload)
+    except BlockingIOError:
+        pass
+    assert udp_latency(srv.port, 50) < 0.5
+    # Other TCP clients are answered too.
+    r, _ = lib.query(lib.make_query("www.example.test.", "A"), srv.port, tcp=True)
+    assert r.answer
+    s.close()
+
+
+def test_zone_truncated_mid_write_keeps_last_good(servers, tmp_path):
+    text = open(ZONE).read()
+    path = tmp_path / "example.test.zone"
+    path.write_text(text)
+    srv = servers.signetd(label="trunc", corefile=(
+        "example.test:{PORT} {\n bind 127.0.0.1\n file %s {\n  reload 200ms\n }\n}\n" % path),
+        ready_zones=["example.test."])
+    before, _ = lib.query(lib.make_query("www.example.test.", "A"), srv.port)
+    # Half a file, cut in the middle of a record (as a writer caught mid-way leaves it).
+    cut = text[: len(text) // 2]
+    cut = cut[: cut.rfind("\n") + 5]
+    path.write_text(cut)
+    wait_for(lambda: "not loaded" in srv.log(), "the broken file to be rejected")
+    after, _ = lib.query(lib.make_query("www.example.test.", "A"), srv.port)
+    assert after.answer == before.answer
+    assert "last good version" in srv.log()
+
+
+def test_journal_disk_full_keeps_last_good(servers, tmp_path):
+    """The journal cannot grow (a file size limit stands in for a full disk): the new version
+    is not published, the old one is served, and the log and /ready say why."""
+    zone = tmp_path / "z.zone"
+    base = open(ZONE).read()
+    zone.write_text(base)
+    http = lib.free_port()
+    corefile = ("example.test:{PORT} {\n bind 127.0.0.1\n file %s {\n  reload 200ms\n }\n"
+                " transfer {\n  to 127.0.0.1\n }\n storage %s\n ready 127.0.0.1:%d\n}\n"
+                % (zone, tmp_path / "var", http))
+
+    def limit_files():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (600 * 1024, 600 * 1024))
+
+    port = lib.free_port()
+    os.makedirs(str(tmp_path / "w"), exist_ok=True)
+    (tmp_path / "w" / "Corefile").write_text(corefile.replace("{PORT}", str(port)))
+    log = open(str(tmp_path / "w" / "signetd.log"), "wb")
+    proc = subprocess.Popen([lib.signetd_path(), "-conf", str(tmp_path / "w" / "Corefile")],
+                            cwd=str(tmp_path / "w"), stdout=log, stderr=subprocess.STDOUT,
+                            preexec_fn=limit_files)
+    try:
+        wait_for(lambda: lib.soa_answered(port, "example.test."), "signetd", 20)
+        big = "".join("bulk%d TXT \"%s\"\n" % (i, "x" * 200) for i in range(4000))
+        zone.write_text(base.replace("2024010101", "2024010102") + big)
+        logtext = lambda: open(str(tmp_path / "w" / "signetd.log")).read()
+        wait_for(lambda: "the journal failed" in logtext(), "the journal to fail", 20)
+        r, _ = lib.query(lib.make_query("example.test.", "SOA"), port)
+        assert r.answer[0][0].serial == 2024010101
+        import urllib.request
+        body = urllib.request.urlopen("http://127.0.0.1:%d/ready" % http).read().decode()
+        assert "journal" in body, body
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        log.close()
+
+
+def test_user_drops_privileges_and_safe_modes(servers, tmp_path):
+    try:
+        pwd.getpwnam("nobody")
+    except KeyError:
+        raise AssertionError("the test needs a 'nobody' user")
+    # A folder the unprivileged user can reach (pytest's own are root's alone).
+    import tempfile
+    top = tempfile.mkdtemp(prefix="signet-user-", dir="/tmp")
+    os.chmod(top, 0o755)
+    storage = os.path.join(top, "var")
+    srv = servers.signetd(label="user", corefile=(
+        "example.test:{PORT} {\n bind 127.0.0.1\n file %s\n dnssec\n transfer {\n  to 127.0.0.1\n }\n"
+        " storage %s\n user nobody\n}\n" % (ZONE, storage)), ready_zones=["example.test."])
+    with open("/proc/%d/status" % srv.pid) as f:
+        uids = [l for l in f if l.startswith("Uid:")][0].split()[1:]
+    assert all(int(u) == pwd.getpwnam("nobody").pw_uid for u in uids), uids
+    # It still answers (the port was bound before) and signed (keys written as nobody).
+    r, _ = lib.query(lib.make_query("example.test.", "DNSKEY", edns=0, do=True), srv.port)
+    assert r.answer
+    privates = [os.path.join(d, f) for d, _, fs in os.walk(storage) for f in fs
+                if f.endswith(".private")]
+    assert privates
+    for p in privates:
+        assert stat.S_IMODE(os.stat(p).st_mode) == 0o600, p
+    journal = os.path.join(storage, "journal.sqlite")
+    wait_for(lambda: os.path.exists(journal), "the journal")
+    assert stat.S_IMODE(os.stat(journal).st_mode) & 0o007 == 0
+    assert os.stat(journal).st_uid == pwd.getpwnam("nobody").pw_uid
