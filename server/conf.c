@@ -249,7 +249,12 @@ static void link_sources(conf_t *c)
 			z->opts[p].name = d->props[p].name;
 			z->opts[p].args = d->props[p].args;
 			z->opts[p].argc = d->props[p].argc;
-			z->opts[p].where = d->props[p].file;
+			char *w = NULL;
+			if (asprintf(&w, "%s:%d", d->props[p].file, d->props[p].line) < 0) {
+				w = NULL;
+			}
+			z->opts[p].where = w != NULL ? w : d->props[p].file;
+			z->owned_where |= w != NULL;
 		}
 		z->sconf.apex = z->apex;
 		z->sconf.apex_str = z->apex_str;
@@ -572,6 +577,9 @@ void conf_free(conf_t *c)
 		}
 	}
 	for (int i = 0; i < c->nzones; i++) {
+		for (int p = 0; c->zones[i].owned_where && p < c->zones[i].dir->nprops; p++) {
+			free((char *)c->zones[i].opts[p].where);
+		}
 		free(c->zones[i].opts);
 	}
 	for (int i = 0; i < c->nblocks && c->blocks != NULL; i++) {

@@ -34,6 +34,7 @@ typedef struct conf_zone {
 	source_option_t *opts; /*!< sconf.opts, owned */
 	char where[256];       /*!< sconf.where */
 	int nargs;             /*!< arguments of the directive that are not zones */
+	bool owned_where;      /*!< opts[].where were allocated here */
 	int block;             /*!< index into conf_t.blocks */
 	int view;              /*!< index into conf_t.views */
 	const cfg_directive_t *dir;

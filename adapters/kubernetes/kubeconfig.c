@@ -405,7 +405,7 @@ static int value(struct yp *p, const char *s, size_t len, int indent)
 			sput(&v, l->raw + skip, l->rawlen - skip);
 			p->i++;
 		}
-		if (!folded && s[1] != '-') {
+		if (!folded && (len < 2 || s[1] != '-')) {
 			sput(&v, "\n", 1);
 		}
 		squote(&p->out, v.p != NULL ? v.p : "", v.len);

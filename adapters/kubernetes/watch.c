@@ -64,6 +64,7 @@ struct kube_watch {
 	http_req_t *req;
 	struct event *timer; /* backoff, the next step, and the watch's guard */
 	unsigned backoff_ms;
+	unsigned fails; /* in a row: logged as warnings at the first and every tenth */
 	struct timespec started;
 	struct buf body;
 };
@@ -341,8 +342,20 @@ static void failed(struct kube_watch *w, enum next next, const char *what, long 
 		snprintf(c->error, sizeof(c->error), "%s %s: %s", what, names[w->res],
 			 msg != NULL && msg[0] ? msg : err_str(err));
 	}
-	log_warn("kubernetes", "%s: %s; again in %u ms", c->set.conn.server, c->error, ms);
+	w->fails++;
+	log_msg(w->fails == 1 || w->fails % 10 == 0 ? LOG_WARN : LOG_DEBUG, "kubernetes",
+		"%s: %s; again in %u ms%s", c->set.conn.server, c->error, ms,
+		w->fails > 1 ? " (failed before)" : "");
 	schedule(w, next, ms);
+}
+
+static void recovered(struct kube_watch *w)
+{
+	if (w->fails > 0) {
+		log_info("kubernetes", "%s: %s: working again after %u failures",
+			 w->c->set.conn.server, names[w->res], w->fails);
+		w->fails = 0;
+	}
 }
 
 static void on_list_data(void *ud, const char *data, size_t len)
@@ -401,6 +414,7 @@ static void on_list_done(void *ud, long status, int err, const char *msg)
 	}
 	w->listing = false;
 	w->backoff_ms = 0;
+	recovered(w);
 	check_synced(c);
 	if (c->pending) {
 		dirty(c);
@@ -472,6 +486,7 @@ static void on_event(struct kube_watch *w, const char *line, size_t len)
 	}
 	w->got = true;
 	w->backoff_ms = 0;
+	recovered(w);
 	if (strcmp(type, "ADDED") == 0 || strcmp(type, "MODIFIED") == 0) {
 		ret = kube_model_put(&c->model, w->res, obj, &changed);
 		set_rv(w, obj);
@@ -560,6 +575,7 @@ static void on_watch_done(void *ud, long status, int err, const char *msg)
 		w->gone = false;
 		schedule(w, NEXT_LIST, 0);
 	} else if (err == E_OK && status == 200 && (w->got || lived >= 1)) {
+		recovered(w);
 		log_debug("kubernetes", "%s: watch of %s ended; watching again from %s",
 			  c->set.conn.server, names[w->res], w->rv ? w->rv : "");
 		schedule(w, NEXT_WATCH, 0);
@@ -791,28 +807,43 @@ void kube_cluster_put(kube_cluster_t *c)
 
 int kube_cluster_watch(kube_cluster_t *c, struct event_base *base)
 {
+	int ret = E_OK;
 	if (c->base != NULL) {
 		return c->base == base ? E_OK : -EINVAL;
 	}
-	int ret = http_client_new(&c->http, base);
+	ret = http_client_new(&c->http, base);
 	if (ret != E_OK) {
+		c->http = NULL;
 		return ret;
 	}
 	c->coalesce = evtimer_new(base, on_coalesce, c);
-	if (c->coalesce == NULL) {
+	for (int r = 0; r < KUBE_NRES && c->coalesce != NULL; r++) {
+		c->w[r].timer = evtimer_new(base, on_timer, &c->w[r]);
+		if (c->w[r].timer == NULL) {
+			ret = -ENOMEM;
+		}
+	}
+	if (c->coalesce == NULL || ret != E_OK) {
+		for (int r = 0; r < KUBE_NRES; r++) {
+			if (c->w[r].timer != NULL) {
+				event_free(c->w[r].timer);
+				c->w[r].timer = NULL;
+			}
+		}
+		if (c->coalesce != NULL) {
+			event_free(c->coalesce);
+			c->coalesce = NULL;
+		}
+		http_client_free(c->http);
+		c->http = NULL;
 		return -ENOMEM;
 	}
+	c->base = base;
 	for (int r = 0; r < KUBE_NRES; r++) {
-		struct kube_watch *w = &c->w[r];
-		w->timer = evtimer_new(base, on_timer, w);
-		if (w->timer == NULL) {
-			return -ENOMEM;
-		}
-		if (w->enabled) {
-			schedule(w, w->listed ? NEXT_WATCH : NEXT_LIST, 0);
+		if (c->w[r].enabled) {
+			schedule(&c->w[r], c->w[r].listed ? NEXT_WATCH : NEXT_LIST, 0);
 		}
 	}
-	c->base = base;
 	return E_OK;
 }
 

@@ -71,6 +71,9 @@ class FakeKube(lib.Server):
     def token(self, tok):
         return self._call("token", {"token": tok})
 
+    def bookmark(self):
+        return self._call("bookmark")
+
     def stats(self):
         return self._call("stats", method="GET")
 

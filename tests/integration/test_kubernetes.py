@@ -21,6 +21,8 @@ import random
 import re
 import signal
 import statistics
+import subprocess
+import sys
 import time
 
 import dns.rdatatype
@@ -441,6 +443,25 @@ def test_dropped_watch_resumes(watched):
     assert st["drops"] >= 3 and st["lists"] == lists, st
 
 
+def test_bookmarks_keep_the_watch_current(watched):
+    """Bookmarks move an idle watch's resourceVersion on: after other kinds changed, the
+    history was compacted and the connection dropped, the services watch resumes without
+    410 and without listing again."""
+    fake, srv = watched
+    for i in range(5):
+        fake.apply(k.namespace("ns%d" % i))  # events for another watch only
+    fake.bookmark()
+    time.sleep(0.5)
+    before = fake.stats()
+    fake.compact()
+    fake.drop()
+    fake.apply(k.service("fresh", ips=("10.8.3.1",)))
+    k.wait_until(name_is(srv, "fresh.default.svc.cluster.local.", ["10.8.3.1"]), 5)
+    after = fake.stats()
+    assert after["gone_sent"] == before["gone_sent"], after
+    assert after["lists"] == before["lists"], after
+
+
 def test_api_down_at_start(servers):
     """The API server is not there when signetd starts: the zone is not served (no data
     is better than an empty cluster), then appears once the server is up."""
@@ -451,8 +472,6 @@ def test_api_down_at_start(servers):
     r = k.ask(srv, "cluster.local.", "SOA")
     assert k.rcode(r) in ("SERVFAIL", "REFUSED"), r
     workdir = servers.workdir("late-fake")
-    import subprocess
-    import sys
     proc = subprocess.Popen([sys.executable, k.FAKE, "--port", str(port)],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     fake = servers._track(lambda: k.FakeKube(proc, port, workdir, os.devnull))
