@@ -195,7 +195,8 @@ static size_t name_plan(const dns_writer_t *w, const uint8_t *name, name_plan_t 
 	for (int j = pl->nlab; j > 0; j--) {
 		const uint8_t *suffix = name + pl->loff[pl->nlab - j];
 
-		for (int k = 0; k < w->ncomp; k++) {
+		/* Newest first: in a transfer the name just written is the likeliest match. */
+		for (int k = w->ncomp - 1; k >= 0; k--) {
 			if (w->comp[k].labels == j && comp_match(w->buf, w->comp[k].off, suffix)) {
 				pl->matched = j;
 				pl->lit = pl->loff[pl->nlab - j];

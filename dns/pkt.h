@@ -13,9 +13,9 @@
 #define DNS_UDP_MIN     512  /*!< payload without EDNS (RFC 1035) */
 #define DNS_UDP_DEFAULT 1232 /*!< our advertised and maximum UDP payload (DNS flag day 2020) */
 #define DNS_TCP_MAX     65535
-#define DNS_COMP_MAX    64 /*!< names remembered for compression per message */
-#define DNS_EDE_LEN     6  /*!< an EDE option with no text */
-#define DNS_OPT_LEN     11 /*!< OPT RR without options */
+#define DNS_COMP_MAX    255 /*!< names remembered for compression per message */
+#define DNS_EDE_LEN     6   /*!< an EDE option with no text */
+#define DNS_OPT_LEN     11  /*!< OPT RR without options */
 
 /* Header flag bits in the 16-bit flags word. */
 #define DNS_FLAG_QR       0x8000

@@ -568,7 +568,8 @@ static int build_node(zone_builder_t *b, zone_t *z, zone_node_t *node, const str
 				    0) {
 				continue;
 			}
-			if (rr[k].ttl != rs->ttl && !warned) {
+			/* RRSIGs of one owner cover RRsets of different TTLs: not a mistake. */
+			if (rr[k].ttl != rs->ttl && !warned && rs->type != RR_RRSIG) {
 				warned = true;
 				name_str(name, sizeof(name), node->owner);
 				zone_builder_report(

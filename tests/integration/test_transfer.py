@@ -12,7 +12,6 @@
 import os
 
 import dns.rdatatype
-import pytest
 
 import lib
 import xfr_peers as xp
@@ -72,6 +71,7 @@ def edit_and_follow(prim, secs, key, zf, old, new, text):
         xp.wait_serial(s.port, ZONE, new, deadline=30, srv=s,
                        what="%s to follow to serial %d (NOTIFY, IXFR)" % (kind, new))
     for kind, s in secs.items():
+        xp.assert_notified(s, ZONE, new, since=marks[kind])
         xp.assert_pulled_by_ixfr(s, ZONE, old, new, since=marks[kind])
     return xp.ixfr_request(prim.port, ZONE, old, key)
 

@@ -15,7 +15,6 @@
 - serial policies keep, increment, unixtime, dateserial.
 """
 
-import os
 import socket
 import struct
 import time
@@ -337,7 +336,9 @@ def test_notify_out_retried_until_acknowledged(servers, tmp_path):
             assert m.answer[0][0].serial == 1
         assert got[0][1] == got[1][1] == got[2][1], "a retry is not the same message"
         gaps = [b - a for a, b in zip(stamps, stamps[1:])]
-        assert 0.7 < gaps[0] < 1.8 and 1.6 < gaps[1] < 3.0, gaps
+        # 1 s, then 2 s (slack for a loaded machine and ASan; the first datagram may wait
+        # in the socket while signetd starts, so the first gap can look shorter)
+        assert 0.3 < gaps[0] < 2.5 and 1.6 < gaps[1] < 4.0 and gaps[1] > 1.3 * gaps[0], gaps
         # acknowledge the third, signed with the key
         m = dns.message.from_wire(got[2][1], keyring=key.dnspython())
         ack = dns.message.make_response(m)

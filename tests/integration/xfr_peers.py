@@ -1,20 +1,26 @@
 """Helpers of the transfer tests: signetd as a primary, and real secondaries
 (Knot DNS `knotd`, NSD `nsd`, BIND `named`, the Debian packages) started on
 loopback ports with TSIG, NOTIFY allowed from 127.0.0.1, each in its own
-temporary directory, each awaited with a readiness probe and always stopped.
+temporary directory, awaited with a readiness probe (its SOA serial, polled
+with a deadline) and always stopped by the fixtures of conftest.py (each is a
+lib.Server: SIGTERM, then SIGKILL).
 
-Every secondary is a lib.Server, so the fixtures of conftest.py stop it (SIGTERM,
-then SIGKILL) whatever happens in the test.  The kind-specific part is how it is
-configured and how its own log tells an IXFR from an AXFR:
+How each secondary itself shows that it received an IXFR, not an AXFR
+(assert_pulled_by_ixfr), as the Debian versions write it:
 
-  knotd   "[zone] IXFR, incoming, remote 127.0.0.1@P TSIG k., finished, ..."
-          (an IXFR answered with a whole zone is logged "AXFR-style IXFR")
-  nsd     "xfrd: zone z committed "received update to serial N ... from ..."",
-          and at verbosity 2 "... IXFR ..." lines from the transfer of xfrd
-  named   "transfer of 'z/IN' from 127.0.0.1#P: Transfer completed: ..." and
-          "... Transfer status: success", the IXFR visible as
-          "got incremental response" / "Transfer type: IXFR" (debug level 1) and as
-          the journal file z.db.jnl that named-journalprint reads.
+  knotd 3.2  "[example.test.] IXFR, incoming, remote 127.0.0.1@P, finished, ..." and
+             "refresh, ..., zone updated, ..., serial 1 -> 2"; an IXFR answered with
+             the whole zone is logged "AXFR-style IXFR" and "AXFR, incoming".
+  named 9.18 at debug level 3 (-d 3): "transfer of 'example.test/IN' from
+             127.0.0.1#P: got incremental response", and its journal
+             (example.test.db.jnl, read with named-journalprint) holds the step.
+  nsd 4.6    logs no transfer type; with store-ixfr (and create-ixfr off) it keeps
+             exactly the IXFRs it received, so it answers an IXFR from the old serial
+             incrementally only if it got one.
+
+Also: AXFR/IXFR with dnspython (TSIG verified across messages), zones as sorted
+canonical lines, an IXFR applied to a zone, signetd's journal read with sqlite3,
+TSIG records read raw (dnspython raises on a TSIG error before looking further).
 """
 
 import base64
@@ -26,14 +32,15 @@ import struct
 import subprocess
 import time
 
+import dns.exception
 import dns.message
 import dns.name
-import dns.query
 import dns.rcode
 import dns.rdataclass
+import dns.rdata
 import dns.rdatatype
+import dns.rrset
 import dns.tsig
-import dns.tsigkeyring
 
 import lib
 
@@ -173,7 +180,6 @@ def axfr_messages(port, zone, key=None, host="127.0.0.1", timeout=10.0, source=N
         msgs, sizes, raws = [], [], []
         ctx = None
         rrs = []
-        origin = dns.name.from_text(zone)
         while True:
             data = lib.tcp_read_msg(s)
             if data is None:
@@ -603,6 +609,24 @@ def assert_pulled_by_ixfr(srv, zone, old, new, since=0):
         assert rrs[0][2].serial == new and rrs[1][2].serial == old, rrs[:2]
     else:
         raise ValueError(srv.kind)
+
+
+def assert_notified(srv, zone, serial, since=0):
+    """Assert from the secondary's log that a NOTIFY for serial reached it (and was
+    accepted: a refused one is logged otherwise)."""
+    z = re.escape(zone)
+    zn = re.escape(zone.rstrip("."))
+    pattern = {
+        # [example.test.] notify, incoming, remote 127.0.0.1@P, serial 2
+        "knotd": r"\[%s\] notify, incoming, remote [^\n]*serial %d\b" % (z, serial),
+        # zone example.test/IN: notify from 127.0.0.1#P: serial 2
+        "named": r"zone %s/IN: notify from 127\.0\.0\.1#\d+: serial %d\b" % (zn, serial),
+        # notify for example.test. from 127.0.0.1 serial 2
+        "nsd": r"notify for %s from 127\.0\.0\.1 serial %d\b" % (z, serial),
+    }[srv.kind]
+    log = srv.log()[since:]
+    assert re.search(pattern, log), "%s got no NOTIFY for serial %d; its log:\n%s" % (
+        srv.kind, serial, log[-3000:])
 
 
 def apply_ixfr(lines, rrs):
