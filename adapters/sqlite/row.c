@@ -123,7 +123,13 @@ static int row_type(const char *s, uint16_t *type, char *err, size_t errlen)
 			 s);
 		return E_NOTSUP;
 	}
-	*type = dns_type_from_str(s);
+	/* It goes into the text parsed: a mnemonic, nothing that could make more tokens. */
+	bool word = true;
+	for (const char *c = s; *c != '\0'; c++) {
+		word = word && ((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
+				(*c >= '0' && *c <= '9') || *c == '-');
+	}
+	*type = word ? dns_type_from_str(s) : 0;
 	if (*type == 0 || rrtype_is_meta(*type)) {
 		snprintf(err, errlen, "unknown type '%.40s'", s);
 		return E_ZONE_SYNTAX;

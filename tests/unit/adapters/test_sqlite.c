@@ -756,6 +756,12 @@ static void test_row(void **state)
 		E_OK);
 	assert_int_equal(rr.type, RR_A);
 	assert_int_equal(dname_labels(rr.owner), 3); /* "com 60 IN TXT" is one label */
+	/* a type is one word: nothing in it reaches the text parsed */
+	assert_int_equal(
+		row("a.example.com", "TXT \"x\"", "\"y\"", "1", NULL, &rr, err, sizeof(err)),
+		E_ZONE_SYNTAX);
+	assert_int_equal(row("a.example.com", "A 1.2.3.4", "", "1", NULL, &rr, err, sizeof(err)),
+			 E_ZONE_SYNTAX);
 	assert_int_equal(
 		row("a.example.com", "LUA", "A \"1.2.3.4\"", "60", NULL, &rr, err, sizeof(err)),
 		E_NOTSUP);
