@@ -27,6 +27,7 @@ typedef struct json json_t;
  *        characters inside strings are errors. -ENOMEM when memory runs out.
  */
 int json_parse(json_t **out, const char *text, size_t len, char *err, size_t errlen);
+/*! \brief Free a document: the root json_parse gave (never a value inside it). NULL is fine. */
 void json_free(json_t *j);
 
 json_type_t json_type(const json_t *j);

@@ -6,7 +6,7 @@ PKGS="build-essential pkg-config clang clang-format libgnutls28-dev nettle-dev l
 libsqlite3-dev sqlite3 libcurl4-openssl-dev libevent-dev libcmocka-dev liburcu-dev
 python3 python3-dnspython python3-pytest knot knot-dnsutils nsd bind9 bind9-utils
 ldnsutils unbound etcd-server etcd-client dnsperf pdns-server pdns-backend-sqlite3 curl gnutls-bin
-python3-cryptography"
+python3-cryptography openssl"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -267,6 +267,38 @@ static void link_sources(conf_t *c)
 	}
 }
 
+/* One zone a source directive names: it must lie within the block's zones. */
+static void source_zone(struct ctx *x, int block, int view, const cfg_block_t *b,
+			const cfg_directive_t *d, const zone_source_ops_t *ops, const char *zone,
+			int nargs)
+{
+	uint8_t zn[DNAME_MAX];
+	bool ok = false;
+	if (dname_from_str(zn, zone, NULL) >= 0) {
+		for (int k = 0; k < b->nkeys; k++) {
+			uint8_t kz[DNAME_MAX];
+			if (dname_from_str(kz, b->keys[k].zone, NULL) >= 0 &&
+			    dname_is_sub(zn, kz)) {
+				ok = true;
+			}
+		}
+	}
+	if (!ok) {
+		fail(x, d->file, d->line, "%s: zone '%s' is not within the server block's zones",
+		     d->name, zone);
+		return;
+	}
+	add_zone(x, block, view, d, ops, zone, nargs);
+}
+
+static void cidr_quiet(void *ud, const char *file, int line, const char *msg)
+{
+	(void)ud;
+	(void)file;
+	(void)line;
+	(void)msg;
+}
+
 /* A source directive: "file DBFILE [ZONES...] { ... }", "sqlite DBFILE [ZONES...]",
  * "etcd [ZONES...]", ... The zones named must lie within the block's zones; none means all
  * of the block's zones. */
@@ -281,24 +313,26 @@ static void dir_source(struct ctx *x, int block, int view, const cfg_block_t *b,
 	}
 	if (d->argc > nargs) {
 		for (int i = nargs; i < d->argc; i++) {
-			uint8_t zn[DNAME_MAX];
-			bool ok = false;
-			if (dname_from_str(zn, d->args[i], NULL) >= 0) {
-				for (int k = 0; k < b->nkeys; k++) {
-					uint8_t kz[DNAME_MAX];
-					if (dname_from_str(kz, b->keys[k].zone, NULL) >= 0 &&
-					    dname_is_sub(zn, kz)) {
-						ok = true;
-					}
-				}
-			}
-			if (!ok) {
-				fail(x, d->file, d->line,
-				     "%s: zone '%s' is not within the server block's zones",
-				     d->name, d->args[i]);
+			if (strchr(d->args[i], '/') == NULL) {
+				source_zone(x, block, view, b, d, ops, d->args[i], nargs);
 				continue;
 			}
-			add_zone(x, block, view, d, ops, d->args[i], nargs);
+			/* A CIDR ("10.0.0.0/24") is the reverse zones that cover it, as in
+			 * CoreDNS; the Corefile parser reads it as it reads a block's key. */
+			char text[128];
+			cfg_t *cidr = NULL;
+			snprintf(text, sizeof(text), "%.100s {\n}\n", d->args[i]);
+			if (cfg_parse_string(&cidr, text, d->file, ".", cidr_quiet, NULL) != E_OK ||
+			    cidr->nblocks != 1) {
+				fail(x, d->file, d->line, "%s: '%s' is neither a zone nor a CIDR",
+				     d->name, d->args[i]);
+			} else {
+				for (int k = 0; k < cidr->blocks[0].nkeys; k++) {
+					source_zone(x, block, view, b, d, ops,
+						    cidr->blocks[0].keys[k].zone, nargs);
+				}
+			}
+			cfg_free(cidr);
 		}
 	} else {
 		for (int k = 0; k < b->nkeys; k++) {

@@ -30,7 +30,7 @@
 
 #define MAX_ENDPOINTS   16
 #define PAGE_LIMIT      1000
-#define COALESCE_MS     5
+#define COALESCE_MS     2
 #define BACKOFF_MIN_MS  100
 #define BACKOFF_MAX_MS  5000
 #define CALL_TIMEOUT    10000

@@ -564,8 +564,10 @@ struct build {
 	const skydns_svc_t **grp; /* scratch: one owner's services after msg.Group */
 	size_t *len;              /* scratch for msg.Group */
 	struct srvkey *seen;      /* scratch: SRV targets of addresses, to find repeats */
-	struct prio_sum *ps;      /* scratch: weight sums per priority */
-	bool *dup;                /* scratch: the SRV repeats an earlier one */
+	uint32_t *slots;          /* ... hashed: 1 + index in seen, 0 for none */
+	uint32_t mask;
+	struct prio_sum *ps; /* scratch: weight sums per priority */
+	bool *dup;           /* scratch: the SRV repeats an earlier one */
 };
 
 struct prio_sum {
@@ -575,8 +577,7 @@ struct prio_sum {
 struct srvkey {
 	const uint8_t *target;
 	uint16_t port;
-	uint32_t idx;
-	bool dup;
+	uint32_t slot;
 };
 
 static int rrs_add(struct rrs *r, const uint8_t *rd, size_t rdlen, uint32_t ttl)
@@ -662,20 +663,19 @@ static size_t group(struct build *bd, skydns_svc_t *const *sx, size_t n)
 			grp = sx[i]->group;
 		}
 	}
-	if (grp[0] != '\0') {
-		for (size_t i = 0; i < n; i++) {
-			if (sx[i]->group[0] == '\0') {
-				bd->grp[kept++] = sx[i];
-			} else if (bd->len[i] == slashes && strcmp(sx[i]->group, grp) != 0) {
-				kept = 0;
-				goto all; /* disagreement on the same level */
-			} else if (strcmp(sx[i]->group, grp) == 0) {
-				bd->grp[kept++] = sx[i];
-			}
+	bool disagree = false;
+	for (size_t i = 0; i < n && grp[0] != '\0' && !disagree; i++) {
+		if (sx[i]->group[0] == '\0') {
+			bd->grp[kept++] = sx[i];
+		} else if (bd->len[i] == slashes && strcmp(sx[i]->group, grp) != 0) {
+			disagree = true; /* on the same level: no grouping */
+		} else if (strcmp(sx[i]->group, grp) == 0) {
+			bd->grp[kept++] = sx[i];
 		}
+	}
+	if (grp[0] != '\0' && !disagree) {
 		return kept;
 	}
-all:
 	for (size_t i = 0; i < n; i++) {
 		bd->grp[i] = sx[i];
 	}
@@ -749,19 +749,6 @@ static const uint8_t *alias_of(const uint8_t *owner, const skydns_svc_t **sx, si
 	return target;
 }
 
-static int srvkey_cmp(const void *a, const void *b)
-{
-	const struct srvkey *x = a, *y = b;
-	int c = dname_cmp(x->target, y->target);
-	if (c != 0) {
-		return c;
-	}
-	if (x->port != y->port) {
-		return x->port < y->port ? -1 : 1;
-	}
-	return x->idx < y->idx ? -1 : (x->idx > y->idx ? 1 : 0);
-}
-
 /* Weights as CoreDNS gives them: a share of 100 among the services of one priority. */
 static uint16_t srv_weight(int64_t total, int64_t weight)
 {
@@ -798,7 +785,13 @@ static int add_srv_mx(struct build *bd, const uint8_t *owner, const skydns_svc_t
 						       sx[i]->weight != 0 ? sx[i]->weight : 100 };
 		}
 	}
-	qsort(ps, nps, sizeof(*ps), prio_cmp);
+	bool one = true; /* usually every service has the same priority: no sorting */
+	for (size_t i = 1; i < nps && one; i++) {
+		one = ps[i].prio == ps[0].prio;
+	}
+	if (!one) {
+		qsort(ps, nps, sizeof(*ps), prio_cmp);
+	}
 	size_t groups = 0;
 	for (size_t i = 0; i < nps; i++) {
 		if (groups > 0 && ps[groups - 1].prio == ps[i].prio) {
@@ -807,26 +800,30 @@ static int add_srv_mx(struct build *bd, const uint8_t *owner, const skydns_svc_t
 			ps[groups++] = ps[i];
 		}
 	}
-	/* addresses give the key's own name as target, once per (target, port) */
+	/* addresses give the key's own name as target, once per (target, port): the first */
+	memset(dup, 0, n * sizeof(*dup));
 	for (size_t i = 0; i < n; i++) {
 		const skydns_svc_t *s = sx[i];
 		if ((s->kind == SKYDNS_HOST_A || s->kind == SKYDNS_HOST_AAAA) && s->port != -1) {
-			bd->seen[ns++] = (struct srvkey){ target_strip(s->name, s->targetstrip),
-							  (uint16_t)s->port, (uint32_t)i, false };
-		}
-	}
-	if (ns > 1) {
-		qsort(bd->seen, ns, sizeof(*bd->seen), srvkey_cmp);
-		for (size_t i = 1; i < ns; i++) {
-			if (dname_equal(bd->seen[i].target, bd->seen[i - 1].target) &&
-			    bd->seen[i].port == bd->seen[i - 1].port) {
-				bd->seen[i].dup = true;
+			const uint8_t *t = target_strip(s->name, s->targetstrip);
+			uint16_t port = (uint16_t)s->port;
+			uint32_t h = (dname_hash(t) ^ (port * 2654435761u)) & bd->mask;
+			while (bd->slots[h] != 0) {
+				const struct srvkey *k = &bd->seen[bd->slots[h] - 1];
+				if (k->port == port && dname_equal(k->target, t)) {
+					dup[i] = true;
+					break;
+				}
+				h = (h + 1) & bd->mask;
+			}
+			if (!dup[i]) {
+				bd->seen[ns] = (struct srvkey){ t, port, h };
+				bd->slots[h] = (uint32_t)++ns;
 			}
 		}
 	}
-	memset(dup, 0, n * sizeof(*dup));
 	for (size_t i = 0; i < ns; i++) {
-		dup[bd->seen[i].idx] = bd->seen[i].dup;
+		bd->slots[bd->seen[i].slot] = 0; /* clean for the next name */
 	}
 	for (size_t i = 0; i < n && ret == E_OK; i++) {
 		const skydns_svc_t *s = sx[i];
@@ -1014,50 +1011,39 @@ static int add_owner(struct build *bd, const char *path, size_t plen, const uint
 	return ret;
 }
 
-/* The set of names: every key's path and each of its ancestors' up to the zone's path. */
-struct owner {
-	const char *path;
-	uint32_t len;
-	const uint8_t *name;
-};
-
-static uint32_t path_hash(const char *p, size_t len)
+/* Is \a key below the path key[0:len] ("path/...")? */
+static bool below(const skydns_svc_t *s, const char *path, size_t len)
 {
-	uint32_t h = 2166136261u;
-	for (size_t i = 0; i < len; i++) {
-		h = (h ^ (uint8_t)p[i]) * 16777619u;
-	}
-	return h;
+	return s->keylen > len && s->key[len] == '/' && memcmp(s->key, path, len) == 0;
 }
 
 int skydns_build(const skydns_t *m, zone_builder_t *b, uint32_t serial)
 {
 	struct build bd = { .m = m, .b = b };
-	struct owner *set = NULL;
-	size_t total = 1, cap = 16;
+	size_t cap = 16;
 	int ret = -ENOMEM;
 
-	for (size_t i = 0; i < m->n; i++) {
-		total += m->svcs[i]->ncomp + 1u;
-	}
-	while (cap < total * 2) {
+	while (cap < 2 * (m->n + 1)) {
 		cap *= 2;
 	}
-	set = calloc(cap, sizeof(*set));
+	bd.mask = (uint32_t)(cap - 1);
+	bd.slots = calloc(cap, sizeof(*bd.slots));
 	bd.grp = malloc((m->n + 1) * sizeof(*bd.grp));
 	bd.len = malloc((m->n + 1) * sizeof(*bd.len));
 	bd.seen = malloc((m->n + 1) * sizeof(*bd.seen));
 	bd.ps = malloc((m->n + 1) * sizeof(*bd.ps));
 	bd.dup = malloc((m->n + 1) * sizeof(*bd.dup));
-	if (set == NULL || bd.grp == NULL || bd.len == NULL || bd.seen == NULL || bd.ps == NULL ||
-	    bd.dup == NULL) {
+	if (bd.slots == NULL || bd.grp == NULL || bd.len == NULL || bd.seen == NULL ||
+	    bd.ps == NULL || bd.dup == NULL) {
 		goto out;
 	}
 	ret = add_soa_ns(&bd, serial);
 	if (ret != E_OK) {
 		goto out;
 	}
-	/* the apex first (it exists even without keys), then every other name once */
+	/* The apex first (it exists even without keys), then every other name once: the path
+	 * of each key and of its ancestors. A path is met at its own key, or else at the first
+	 * key below it (the keys below a path are together in key order). */
 	ret = add_owner(&bd, m->prefix, m->prefixlen, m->apex);
 	for (size_t i = 0; i < m->n && ret == E_OK; i++) {
 		const skydns_svc_t *s = m->svcs[i];
@@ -1067,17 +1053,12 @@ int skydns_build(const skydns_t *m, zone_builder_t *b, uint32_t serial)
 			while (pos < s->keylen && s->key[pos] != '/') {
 				pos++;
 			}
-			uint32_t h = path_hash(s->key, pos) & (uint32_t)(cap - 1);
-			while (set[h].path != NULL &&
-			       (set[h].len != pos || memcmp(set[h].path, s->key, pos) != 0)) {
-				h = (h + 1) & (uint32_t)(cap - 1);
+			if (pos < s->keylen && ((i > 0 && below(m->svcs[i - 1], s->key, pos)) ||
+						skydns_get(m, s->key, pos) != NULL)) {
+				continue; /* met already */
 			}
-			if (set[h].path != NULL) {
-				continue;
-			}
-			set[h] = (struct owner){ s->key, (uint32_t)pos,
-						 dname_suffix(s->name, m->apex_labels + k) };
-			ret = add_owner(&bd, s->key, pos, set[h].name);
+			ret = add_owner(&bd, s->key, pos,
+					dname_suffix(s->name, m->apex_labels + k));
 		}
 	}
 out:
@@ -1085,8 +1066,8 @@ out:
 	free(bd.dup);
 	free(bd.ps);
 	free(bd.seen);
+	free(bd.slots);
 	free(bd.len);
 	free(bd.grp);
-	free(set);
 	return ret;
 }

@@ -79,18 +79,29 @@ def latency(pool, etcd, signed):
     return statistics.median(times), times[int(len(times) * 0.99) - 1], times[-1]
 
 
-def load(pool, etcd, signed):
+def load(pool, etcd, signed, changes=0):
     srv = el.start_signetd(pool, [ZONE], [etcd.url], extra="dnssec" if signed else "",
                            label="signetd-load", ready=False)
     t0 = time.monotonic()
     srv.wait_ready([ZONE], deadline=600)
     ready = time.monotonic() - t0
     rss = el.vmrss_kib(srv.pid)
+    times = []
+    for i in range(changes):
+        addr = "10.250.0.%d" % (i + 1)
+        t0 = time.monotonic()
+        etcd.put("/skydns/local/bench/extra/e%d" % i, {"host": addr})
+        while el.short(srv.port, "e%d.extra.%s" % (i, ZONE), "A") != [addr]:
+            time.sleep(0.001)
+        times.append(time.monotonic() - t0)
+    etcd.delete("/skydns/local/bench/extra/", prefix=True)
+    # the first load (the puts that follow log theirs too)
     m = re.findall(r"loaded serial \d+, (\d+) records, (\d+) names, in ([0-9.]+) s", srv.log())
-    records, names, build = m[-1] if m else ("?", "?", "?")
+    records, names, build = m[0] if m else ("?", "?", "?")
     signing = re.findall(r"signed: (\d+) signatures made.*?, ([0-9.]+) s", srv.log())
     srv.stop()
-    return ready, build, records, names, rss, signing[-1] if signing else None
+    return (ready, build, records, names, rss, signing[0] if signing else None,
+            statistics.median(times) if times else None)
 
 
 def main():
@@ -110,7 +121,7 @@ def main():
                   % (PUTS, "signed" if signed else "unsigned", med * 1e3, p99 * 1e3,
                      worst * 1e3))
         etcd.delete("/skydns/local/bench/", prefix=True)
-        ready, build, records, names, rss0, _ = load(pool, etcd, False)
+        rss0 = load(pool, etcd, False)[4]
         print("empty zone: VmRSS %.1f MiB" % (rss0 / 1024))
         items = []
         for i in range(SERVICES):
@@ -122,11 +133,12 @@ def main():
         etcd.put_many(items)
         print("%d services put in %.1f s" % (SERVICES, time.monotonic() - t0))
         for signed in (False, True):
-            ready, build, records, names, rss, sig = load(pool, etcd, signed)
+            ready, build, records, names, rss, sig, change = load(pool, etcd, signed, 20)
             print("%d services, %s: first answer %.2f s after start (zone built in %s s: %s "
-                  "records, %s names%s); VmRSS %.1f MiB" % (
-                      SERVICES, "signed" if signed else "unsigned", ready, build, records,
-                      names, ", %s signatures in %s s" % sig if sig else "", rss / 1024))
+                  "records, %s names%s); VmRSS %.1f MiB; a put answered in %.0f ms (median "
+                  "of 20)" % (SERVICES, "signed" if signed else "unsigned", ready, build,
+                              records, names, ", %s signatures in %s s" % sig if sig else "",
+                              rss / 1024, change * 1e3))
     finally:
         pool.close()
         shutil.rmtree(root, ignore_errors=True)

@@ -325,9 +325,12 @@ def corefile(zones, endpoints, port_var="{PORT}", extra="", props="", zone_args=
 
 
 def start_signetd(pool, zones, endpoints, label="signetd", extra="", props="", ready=True,
-                  zone_args=None, port=None):
+                  zone_args=None, port=None, ready_zones=None):
+    """signetd serving zones (block keys: names, or CIDRs with ready_zones naming the
+    reverse zones to wait for) from etcd at endpoints."""
     text = corefile(zones, endpoints, extra=extra, props=props, zone_args=zone_args)
-    return pool.signetd(label=label, corefile=text, ready_zones=list(zones) if ready else None,
+    return pool.signetd(label=label, corefile=text,
+                        ready_zones=(ready_zones or list(zones)) if ready else None,
                         ready=ready, port=port)
 
 

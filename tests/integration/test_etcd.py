@@ -35,8 +35,9 @@ def ready_log(srv, pattern, deadline=20.0):
 def test_readme_examples(servers, etcd):
     """Every example of plugin/etcd/README.md, put with the README's keys and values,
     answers what the README shows `dig +short` printing."""
-    srv = el.start_signetd(servers, [ZONE, REVERSE], [etcd.url], props="path /skydns",
-                           zone_args="skydns.local 0.0.10.in-addr.arpa")
+    # the README's Corefile: "etcd skydns.local 10.0.0.0/24 { path /skydns ... }"
+    srv = el.start_signetd(servers, [ZONE, "10.0.0.0/24"], [etcd.url], props="path /skydns",
+                           zone_args="skydns.local 10.0.0.0/24", ready_zones=[ZONE, REVERSE])
     p = srv.port
 
     # Reverse zones: etcdctl put /skydns/arpa/in-addr/10/0/0/127 '{"host":"reverse.skydns.local."}'
@@ -121,8 +122,9 @@ def test_changes_reach_knot_by_ixfr(servers, etcd):
     srv = el.start_signetd(servers, [ZONE], [etcd.url], port=port,
                            extra="transfer {\n    to 127.0.0.1:%d\n}\ndnssec" % knot_port)
     knot = el.knot_secondary(servers, ZONE, port, port=knot_port)
-    serial = el.soa_serial(port, ZONE)
-    el.wait_for(lambda: el.soa_serial(knot.port, ZONE) == serial, 20, "knotd bootstrapped")
+    # (signetd may sign again meanwhile, keys rolling in: compare with its serial of now)
+    el.wait_for(lambda: el.soa_serial(knot.port, ZONE) == el.soa_serial(port, ZONE), 20,
+                "knotd bootstrapped")
 
     latencies = []
     for i in range(10):
@@ -130,7 +132,7 @@ def test_changes_reach_knot_by_ixfr(servers, etcd):
         rev = etcd.put("/skydns/local/skydns/svc%d" % i, {"host": "10.9.0.%d" % (i + 1)})
         el.wait_short(port, "svc%d.skydns.local." % i, "A", ["10.9.0.%d" % (i + 1)], 2)
         latencies.append(time.monotonic() - t0)
-        el.wait_for(lambda: el.soa_serial(port, ZONE) == rev, 2, "serial %d" % rev)
+        el.wait_for(lambda: el.soa_serial(port, ZONE) >= rev, 2, "serial %d" % rev)
     for i in range(0, 10, 2):
         t0 = time.monotonic()
         etcd.delete("/skydns/local/skydns/svc%d" % i)
@@ -144,8 +146,8 @@ def test_changes_reach_knot_by_ixfr(servers, etcd):
     assert any(rr.rdtype == dns.rdatatype.RRSIG for rr in r.answer)
 
     # knotd follows by IXFR (NOTIFY on every change), never by a whole zone
-    final = el.soa_serial(port, ZONE)
-    el.wait_for(lambda: el.soa_serial(knot.port, ZONE) == final, 20, "knotd at %d" % final)
+    el.wait_for(lambda: el.soa_serial(knot.port, ZONE) == el.soa_serial(port, ZONE), 20,
+                "knotd at signetd's serial")
     assert el.short(knot.port, "svc1.skydns.local.", "A") == ["10.9.0.2"]
     assert el.short(knot.port, "svc0.skydns.local.", "A") == []
     log = knot.log()
@@ -223,6 +225,18 @@ def test_two_instances_one_serial(servers, etcd):
     for s in (a, b):
         el.wait_for(lambda: el.soa_serial(s.port, ZONE) == r4, 5, "serial %d" % r4)
         assert el.short(s.port, ZONE, "A") == ["10.0.0.1", "10.0.0.3"]
+
+
+def test_etcd_down_at_start(servers):
+    """No etcd when signetd starts: the zone is not served, signetd keeps trying, and
+    serves it once etcd answers."""
+    etcd = el.Etcd(servers.workdir("etcd-late"))
+    srv = el.start_signetd(servers, [ZONE], [etcd.url], ready=False)
+    ready_log(srv, "not loaded")
+    assert el.answer(srv.port, ZONE, "SOA")[0] != "NOERROR"
+    servers._track(etcd.start)
+    etcd.put("/skydns/local/skydns/a", {"host": "10.0.0.1"})
+    el.wait_short(srv.port, "a.skydns.local.", "A", ["10.0.0.1"], deadline=15)
 
 
 def test_endpoint_failover(servers, etcd):
