@@ -476,7 +476,10 @@ static const uint8_t *reusable(const struct sign_ctx *c, const struct job *j,
 		}
 		int64_t expire = from_serial(dns_u32(rd + 8), c->now);
 		int64_t incept = from_serial(dns_u32(rd + 12), c->now);
-		if (expire > c->now + c->conf->sig_refresh && incept <= c->now) {
+		/* Refreshed a jitter window early: the expirations are spread over that
+		 * window, and refreshing only those due now made one new serial (journal
+		 * entry, NOTIFY) per handful of signatures, every second or so. */
+		if (expire >= c->now + c->conf->sig_refresh + c->max_jitter && incept <= c->now) {
 			*len = rdlen;
 			return rd;
 		}

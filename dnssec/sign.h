@@ -34,7 +34,8 @@ typedef struct dnssec_sign_stats {
  *        glue, not delegation NS; DNSKEY/CDS/CDNSKEY by KSKs/CSKs).
  *
  * \param prev  the previous signed version or NULL: its signatures over RRsets that did not
- *              change, made by keys still active, valid past now + sig_refresh, are reused
+ *              change, made by keys still active, valid past now + sig_refresh + the
+ *              expiry jitter (so refreshes come in batches), are reused
  *              (so a small change costs a few signatures, not the zone)
  * \param next_resign  receives the earliest expiry minus sig_refresh: when to sign again
  * \return E_OK, or an error: -ENOKEY (no active key), -EINVAL (sig_refresh not below

@@ -264,6 +264,12 @@ static int load_keys(struct zone_rt *rt, const zc_dnssec_t *dc)
 		for (int i = 0; i < dc->nkey_files && ret == E_OK; i++) {
 			dnssec_key_t *k = NULL;
 			ret = key_read(&k, dc->key_files[i], err, sizeof(err));
+			if (ret == E_OK && k->timing.publish == 0 && k->timing.activate == 0) {
+				/* "key file" keys without timing (CoreDNS's, pdnsutil's) are
+				 * published and active, as BIND and CoreDNS take them. */
+				k->timing.publish = k->timing.activate = 1;
+				k->timing.sync_publish = key_is_ksk(k) ? 1 : 0;
+			}
 			if (ret == E_OK && rt->keys.n < KEYSET_MAX) {
 				rt->keys.keys[rt->keys.n++] = k;
 			} else if (ret == E_OK) {
@@ -418,6 +424,40 @@ static const zc_dnssec_t *dnssec_of(const zone_entry_t *e)
 }
 
 /*
+ * A signed version restored from the journal, the source's data the same: sign \a u at the
+ * served serial (which loads the keys and sets the timers); when that changes nothing, keep
+ * serving the restored version, no new serial. \return true when done (\a u taken), false
+ * when a new version is needed.
+ */
+static bool adopt_restored(struct zone_rt *rt, const zc_dnssec_t *dc, zone_t *u, uint32_t src)
+{
+	zone_entry_t *e = rt->e;
+	zone_t *v = NULL;
+	zone_changeset_t cs;
+	bool same = false;
+
+	zone_set_serial(u, e->zone->serial);
+	if (sign(rt, dc, u, &v) != E_OK) {
+		return false;
+	}
+	if (zone_diff(e->zone, v, &cs) == E_OK) {
+		same = zone_changeset_empty(&cs);
+		zone_changeset_clear(&cs);
+	}
+	zone_free(v);
+	if (!same) {
+		return false;
+	}
+	zone_free(rt->unsigned_);
+	rt->unsigned_ = u;
+	rt->src_serial = src;
+	rt->have_src = true;
+	log_info("zone", "%s: serving serial %u (signed, as restored)", e->conf->apex_str,
+		 e->zone->serial);
+	return true;
+}
+
+/*
  * A new source version \a u arrived (its serial is the source's). Publish it unless nothing
  * changed. Takes the reference to \a u.
  */
@@ -445,6 +485,9 @@ static int update(struct zone_rt *rt, zone_t *u)
 		bool resign = (dc != NULL) != rt->keys_loaded;
 		if (same && !resign) {
 			zone_free(u);
+			return E_OK;
+		}
+		if (same && dc != NULL && e->zone != NULL && adopt_restored(rt, dc, u, src)) {
 			return E_OK;
 		}
 	}

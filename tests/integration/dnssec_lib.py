@@ -14,6 +14,7 @@ import tempfile
 import time
 
 import dns.dnssec
+import dns.exception
 import dns.flags
 import dns.message
 import dns.name
@@ -22,7 +23,6 @@ import dns.rcode
 import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
-import dns.rrset
 
 import lib
 
@@ -76,9 +76,11 @@ def dnssec_block(keys_dir, props=()):
     return "\n".join(lines)
 
 
-def zone_block(origin, path, port, keys_dir=None, props=(), reload=None, transfer=True):
-    """One server block serving origin from path, signed when keys_dir is given."""
-    body = ["    bind 127.0.0.1"]
+def zone_block(origin, path, port, keys_dir=None, props=(), reload=None, transfer=True,
+               extra=()):
+    """One server block serving origin from path, signed when keys_dir is given; extra:
+    more directive lines."""
+    body = ["    bind 127.0.0.1"] + ["    %s" % x for x in extra]
     if reload:
         body.append("    file %s {\n        reload %s\n    }" % (path, reload))
     else:
@@ -303,14 +305,9 @@ class Unbound:
         return r
 
     def control(self, *args):
+        """unbound-control (e.g. "dump_cache", "flush_zone ." when debugging a test)."""
         return subprocess.run([UNBOUND_CONTROL, "-c", self.conf] + list(args),
                               capture_output=True, text=True, timeout=10)
-
-    def flush(self):
-        """Forget everything cached (data, keys, negative answers, bogus marks)."""
-        for cmd in (("flush_zone", "."), ("flush_bogus",), ("flush_negative",),
-                    ("flush_infra", "all")):
-            self.control(*cmd)
 
     def log(self):
         try:

@@ -9,18 +9,23 @@
   inside the served zones with AD=1: positive answers, NXDOMAIN, NODATA, wildcards, CNAME
   and DNAME chains, DS and insecure delegations; with a wrong trust anchor it answers
   SERVFAIL.
-- A ZSK and a KSK rollover run to completion under a fast clock (lifetimes of seconds),
-  the test copying the child's CDS into the parent as a registrar would, while unbound
-  keeps validating at every step.
-- A restart with the same key folder serves the same keys.
+  Every other delegation of the case zones is served unsigned, so the parent's proofs
+  that they have no DS are checked too (AD=0, never SERVFAIL), and one has a DS that
+  matches no key (SERVFAIL).
+- A ZSK and a KSK rollover, and a CSK rollover, run to completion under a fast clock
+  (lifetimes of seconds), the test copying the child's CDS into the parent as a registrar
+  would, while unbound keeps validating at every step and every version passes
+  dnssec-verify and ldns-verify-zone.
+- A restart with the same key folder (and journal) serves the same keys and goes on
+  refreshing signatures; a reload turns signing on and off.
 """
 
 import os
 import re
+import signal
 import stat
 import time
 
-import dns.dnssec
 import dns.flags
 import dns.name
 import dns.rcode
@@ -381,13 +386,20 @@ ROLL_POLICIES = {
 
 
 class Snapshot:
+    """What one version of example.test. says about its keys (taken again when the serial
+    moved while it was being taken)."""
+
     def __init__(self, t, port, parent_ds):
         self.t = t
-        self.keys = dl.dnskeys(port, E)
-        self.cds = dl.cds_tags(port, E)
-        self.www = dl.signer_tags(port, "www." + E, "A")
-        self.dnskey = dl.signer_tags(port, E, "DNSKEY")
         self.parent_ds = parent_ds
+        for _ in range(10):
+            serial = dl.soa_serial(port, E)
+            self.keys = dl.dnskeys(port, E)
+            self.cds = dl.cds_tags(port, E)
+            self.www = dl.signer_tags(port, "www." + E, "A")
+            self.dnskey = dl.signer_tags(port, E, "DNSKEY")
+            if dl.soa_serial(port, E) == serial:
+                break
 
     def ksks(self):
         return {t for t, f in self.keys.items() if f & 1}
@@ -557,28 +569,68 @@ def test_rollover(servers, tmp_path, mode):
 # --------------------------------------------------------------------------
 # restart
 
+def rrsig_expiration(port, qname, qtype):
+    r = dl.ask(port, qname, qtype)
+    return max(rd.expiration for rd in dl.sigs_of(r, qname, qtype))
+
+
 def test_restart_keeps_keys(servers, tmp_path):
-    """A restart with the same key folder serves the same DNSKEY set and CDS; the files are
-    BIND's: dnssec-dsfromkey computes the DS the zone publishes as CDS."""
+    """A restart with the same key folder (and storage: the signed zone comes back from
+    the journal) serves the same DNSKEY set and CDS, and keeps signing: signatures are
+    refreshed after the restart too. The key files are BIND's: dnssec-dsfromkey computes
+    the DS the zone publishes as CDS."""
     keys = str(tmp_path / "keys")
     port = lib.free_port()
-    corefile = dl.zone_block(E, CASE_ZONE, port, keys, ["algorithm ed25519", "split",
-                                                       "nsec3 0 -"])
+    corefile = dl.zone_block(E, CASE_ZONE, port, keys,
+                             ["algorithm ed25519", "split", "nsec3 0 -",
+                              "signature_lifetime 20s", "signature_refresh 14s"],
+                             extra=["storage %s" % (tmp_path / "storage")])
     srv = servers.signetd(label="first", corefile=corefile, port=port, ready_zones=[E])
     before = (dl.dnskeys(port, E), dl.cds_rdatas(port, E), dl.signer_tags(port, "www." + E, "A"))
     files = sorted(os.listdir(keys))
     assert len(before[0]) == 2 and before[1], before
-    ksk = [n for n in files if n.endswith(".key") and "+%05d." % next(
-        t for t, f in before[0].items() if f == 257) in n]
+    ksk_tag = next(t for t, f in before[0].items() if f == 257)
+    ksk = [n for n in files if n.endswith("+%05d.key" % ksk_tag)]
     assert len(ksk) == 1, files
-    ds = dl.dsfromkey(os.path.join(keys, ksk[0]))
-    owner, cls, rrtype, rdata = ds.split(None, 3)
-    assert (owner, cls, rrtype) == (E, "IN", "DS"), ds
-    assert dns.rdata.from_text("IN", "DS", rdata).to_text() in before[1], (ds, before[1])
+    owner, cls, rrtype, rdata = dl.dsfromkey(os.path.join(keys, ksk[0])).split(None, 3)
+    assert (owner, cls, rrtype) == (E, "IN", "DS")
+    assert dns.rdata.from_text("IN", "DS", rdata).to_text() in before[1], (rdata, before[1])
+    expiry = rrsig_expiration(port, "www." + E, "A")
     assert srv.stop() == 0
 
     srv2 = servers.signetd(label="second", corefile=corefile, port=port, ready_zones=[E])
     after = (dl.dnskeys(port, E), dl.cds_rdatas(port, E), dl.signer_tags(port, "www." + E, "A"))
     assert after == before
     assert sorted(os.listdir(keys)) == files
-    assert "new KSK" not in srv2.log() and "new ZSK" not in srv2.log()
+    log = srv2.log()
+    assert "restored from the journal" in log, log
+    assert "new KSK" not in log and "new ZSK" not in log, log
+    # The restored zone is the zone manager's again: its signatures get refreshed.
+    dl.wait_for(lambda: rrsig_expiration(port, "www." + E, "A") > expiry, 20,
+                "signatures refreshed after the restart")
+    assert dl.signer_tags(port, "www." + E, "A") == before[2]
+
+
+def test_reload_turns_signing_on_and_off(servers, tmp_path):
+    """dnssec added to a zone by a configuration reload (SIGHUP) signs it although its data
+    did not change; removed, the zone is served unsigned again; added back, signed with the
+    same keys."""
+    keys = str(tmp_path / "keys")
+    port = lib.free_port()
+    plain = dl.zone_block(E, CASE_ZONE, port)
+    signed = dl.zone_block(E, CASE_ZONE, port, keys, ["algorithm ecdsap256sha256"])
+    srv = servers.signetd(corefile=plain, port=port, ready_zones=[E])
+    assert dl.dnskeys(port, E) == {}
+
+    def reload_to(text):
+        dl.write_atomic(os.path.join(srv.workdir, "Corefile"), text)
+        srv.signal(signal.SIGHUP)
+
+    reload_to(signed)
+    keys_on = dl.wait_for(lambda: dl.dnskeys(port, E), 15, "DNSKEY after dnssec was added")
+    assert dl.signer_tags(port, "www." + E, "A") == set(keys_on)
+    reload_to(plain)
+    dl.wait_for(lambda: not dl.dnskeys(port, E) and not dl.signer_tags(port, "www." + E, "A"),
+                15, "no DNSSEC records after dnssec was removed")
+    reload_to(signed)
+    assert dl.wait_for(lambda: dl.dnskeys(port, E), 15, "DNSKEY again") == keys_on

@@ -532,9 +532,9 @@ static void test_ksk_rollover(void **state)
 	const dnssec_key_t *k1, *k2, *z;
 	const int64_t t1 = T0 + 365 * DAY; /* K1's lifetime ends: K2 published and active */
 	const int64_t t2 = t1 + IPUB;      /* K2's CDS published */
-	const int64_t d = t2 + 2 * DPRP; /* the DS is seen */
-	const int64_t t3 = d + DS_WAIT;                      /* K1 inactive, CDS gone */
-	const int64_t t4 = t3 + IRET_KSK;                    /* K1 removed */
+	const int64_t d = t2 + 2 * DPRP;   /* the DS is seen */
+	const int64_t t3 = d + DS_WAIT;    /* K1 inactive, CDS gone */
+	const int64_t t4 = t3 + IRET_KSK;  /* K1 removed */
 
 	(void)state;
 	memset(&ks, 0, sizeof(ks));
