@@ -29,11 +29,6 @@
 
 #define TTL_MAX 0x7fffffffu
 
-static bool is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
 static bool is_digit(char c)
 {
 	return c >= '0' && c <= '9';
@@ -42,39 +37,6 @@ static bool is_digit(char c)
 static char upper(char c)
 {
 	return (c >= 'a' && c <= 'z') ? (char)(c - 32) : c;
-}
-
-static const char *skip_space(const char *p)
-{
-	while (is_space(*p)) {
-		p++;
-	}
-	return p;
-}
-
-/*
- * One white-space separated token at \a p: a backslash escapes the next character and a
- * double quote starts a string that runs to the next unescaped quote. Returns its length.
- */
-static size_t token_len(const char *p)
-{
-	const char *s = p;
-	bool quoted = false;
-
-	while (*s != '\0') {
-		if (*s == '\\') {
-			s++;
-			if (*s == '\0') {
-				break;
-			}
-		} else if (*s == '"') {
-			quoted = !quoted;
-		} else if (!quoted && is_space(*s)) {
-			break;
-		}
-		s++;
-	}
-	return (size_t)(s - p);
 }
 
 /* Copy a token into \a buf (NUL-terminated); false when it does not fit. */
@@ -321,12 +283,12 @@ static int rd_error(struct rd *r, const char *fmt, ...)
 /* The next token of the RDATA; false at the end. */
 static bool rd_next(struct rd *r, const char **tok, size_t *len)
 {
-	r->p = skip_space(r->p);
+	r->p = dns_text_skip_space(r->p);
 	if (*r->p == '\0') {
 		return false;
 	}
 	*tok = r->p;
-	*len = token_len(r->p);
+	*len = dns_text_token_len(r->p);
 	r->p += *len;
 	return true;
 }
@@ -846,8 +808,8 @@ static int rd_type_list(struct rd *r, const char *rest)
 	const char *p = rest;
 	char show[64];
 
-	for (p = skip_space(p); *p != '\0'; p = skip_space(p)) {
-		size_t len = token_len(p);
+	for (p = dns_text_skip_space(p); *p != '\0'; p = dns_text_skip_space(p)) {
+		size_t len = dns_text_token_len(p);
 		if (type_from(p, len) == 0) {
 			return rd_error(r, "unknown type '%s' in the %s type list",
 					token_show(show, sizeof(show), p, len), r->tname);
@@ -876,7 +838,7 @@ static int rd_fields(struct rd *r, const ldns_rr_descriptor *d)
 		uint32_t v;
 		ldns_rdf *f;
 
-		r->p = skip_space(r->p);
+		r->p = dns_text_skip_space(r->p);
 		if (*r->p == '\0') {
 			if (i < min) {
 				return rd_error(r, "%s record with too few data fields", r->tname);
@@ -889,7 +851,7 @@ static int rd_fields(struct rd *r, const ldns_rr_descriptor *d)
 			size_t n = strlen(r->p);
 			char *rest;
 
-			while (n > 0 && is_space(r->p[n - 1])) {
+			while (n > 0 && dns_text_is_space(r->p[n - 1])) {
 				n--;
 			}
 			if (t == LDNS_RDF_TYPE_NSEC && (ret = rd_type_list(r, r->p)) != E_OK) {
@@ -1028,9 +990,9 @@ static int rd_ldns(struct rd *r)
 		break;
 	default: {
 		char show[80];
-		size_t len = strlen(skip_space(r->p));
+		size_t len = strlen(dns_text_skip_space(r->p));
 		ret = rd_error(r, "bad %s data '%s': %s", r->tname,
-			       token_show(show, sizeof(show), skip_space(r->p), len),
+			       token_show(show, sizeof(show), dns_text_skip_space(r->p), len),
 			       ldns_get_errorstr_by_id(st));
 		break;
 	}
@@ -1067,18 +1029,18 @@ int dns_rr_from_text(dns_rr_t *out, const char *text, const uint8_t *origin, uin
 	out->rclass = CLASS_IN;
 	out->rdlen = 0;
 
-	if (*skip_space(p) == '\0') {
+	if (*dns_text_skip_space(p) == '\0') {
 		return rd_error(&r, "empty record");
 	}
 	/* Owner: the previous one when the line starts with white space. */
-	if (is_space(*p)) {
+	if (dns_text_is_space(*p)) {
 		if (prev_owner == NULL) {
 			return rd_error(&r,
 					"no owner name, and no previous record to take it from");
 		}
 		memcpy(out->owner, prev_owner, dname_len(prev_owner));
 	} else {
-		len = token_len(p);
+		len = dns_text_token_len(p);
 		if (!token_copy(buf, sizeof(buf), p, len)) {
 			return rd_error(&r, "bad owner name '%s': name longer than 255 octets",
 					token_show(show, sizeof(show), p, len));
@@ -1092,12 +1054,12 @@ int dns_rr_from_text(dns_rr_t *out, const char *text, const uint8_t *origin, uin
 
 	/* [TTL] [class] or [class] [TTL], then the type. */
 	for (;;) {
-		p = skip_space(p);
+		p = dns_text_skip_space(p);
 		if (*p == '\0') {
 			return rd_error(&r, "record without a type");
 		}
 		tok = p;
-		len = token_len(p);
+		len = dns_text_token_len(p);
 		p += len;
 		if (is_digit(tok[0])) {
 			if (have_ttl || ttl_parse(tok, len, &out->ttl) != E_OK) {
@@ -1126,14 +1088,14 @@ int dns_rr_from_text(dns_rr_t *out, const char *text, const uint8_t *origin, uin
 	}
 	dns_type_to_str(out->type, r.tname, sizeof(r.tname));
 
-	r.p = skip_space(p);
-	if (r.p[0] == '\\' && r.p[1] == '#' && (r.p[2] == '\0' || is_space(r.p[2]))) {
+	r.p = dns_text_skip_space(p);
+	if (r.p[0] == '\\' && r.p[1] == '#' && (r.p[2] == '\0' || dns_text_is_space(r.p[2]))) {
 		return rd_generic(&r);
 	}
 	ret = rd_fast(&r);
 	if (ret == FALLBACK) {
 		out->rdlen = 0;
-		r.p = skip_space(p);
+		r.p = dns_text_skip_space(p);
 		ret = rd_ldns(&r);
 	}
 	return ret;

@@ -1,6 +1,7 @@
 /*  Signet: resource records from presentation format (text ⇄ wire, through ldns). */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -62,3 +63,43 @@ uint16_t dns_type_from_str(const char *str);
 /*! \brief One record in presentation form (for logs and tests). */
 int dns_rr_to_text(char *buf, size_t buflen, const uint8_t *owner, uint16_t type, uint32_t ttl,
 		   const uint8_t *rdata, uint16_t rdlen);
+
+/*! \brief True for the white space of presentation format. */
+static inline bool dns_text_is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+/*! \brief \a p past any white space. */
+static inline const char *dns_text_skip_space(const char *p)
+{
+	while (dns_text_is_space(*p)) {
+		p++;
+	}
+	return p;
+}
+
+/*!
+ * \brief Length of the token at \a p: up to white space, a backslash escaping the next
+ *        character, a double-quoted string kept whole.
+ */
+static inline size_t dns_text_token_len(const char *p)
+{
+	const char *s = p;
+	bool quoted = false;
+
+	while (*s != '\0') {
+		if (*s == '\\') {
+			s++;
+			if (*s == '\0') {
+				break;
+			}
+		} else if (*s == '"') {
+			quoted = !quoted;
+		} else if (!quoted && dns_text_is_space(*s)) {
+			break;
+		}
+		s++;
+	}
+	return (size_t)(s - p);
+}

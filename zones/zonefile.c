@@ -109,44 +109,9 @@ static int sbuf_put(struct sbuf *s, const char *data, size_t len)
 	return E_OK;
 }
 
-static bool is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
 static bool is_digit(char c)
 {
 	return c >= '0' && c <= '9';
-}
-
-static const char *skip_space(const char *p)
-{
-	while (is_space(*p)) {
-		p++;
-	}
-	return p;
-}
-
-/* Length of the token at \a p: backslash escapes, quoted strings kept whole. */
-static size_t token_len(const char *p)
-{
-	const char *s = p;
-	bool quoted = false;
-
-	while (*s != '\0') {
-		if (*s == '\\') {
-			s++;
-			if (*s == '\0') {
-				break;
-			}
-		} else if (*s == '"') {
-			quoted = !quoted;
-		} else if (!quoted && is_space(*s)) {
-			break;
-		}
-		s++;
-	}
-	return (size_t)(s - p);
 }
 
 struct tok {
@@ -159,8 +124,8 @@ static int split(const char *s, struct tok *t, int max)
 {
 	int n = 0;
 
-	for (s = skip_space(s); *s != '\0'; s = skip_space(s)) {
-		size_t len = token_len(s);
+	for (s = dns_text_skip_space(s); *s != '\0'; s = dns_text_skip_space(s)) {
+		size_t len = dns_text_token_len(s);
 		if (n < max) {
 			t[n].p = s;
 			t[n].len = len;
@@ -409,7 +374,7 @@ static void keep_owner(struct file *f)
 	struct tok t;
 	char *s;
 
-	if (is_space(f->buf[0]) || split(f->buf, &t, 1) < 1 || (s = tok_dup(&t)) == NULL) {
+	if (dns_text_is_space(f->buf[0]) || split(f->buf, &t, 1) < 1 || (s = tok_dup(&t)) == NULL) {
 		return;
 	}
 	uint8_t owner[DNAME_MAX];
@@ -641,10 +606,11 @@ static void generate(struct reader *r, struct file *f, const char *line)
 	head_len = (size_t)(t[k].p + t[k].len - t[3].p);
 	rhs = t[k + 1].p;
 	rhs_len = strlen(rhs);
-	while (rhs_len > 0 && is_space(rhs[rhs_len - 1])) {
+	while (rhs_len > 0 && dns_text_is_space(rhs[rhs_len - 1])) {
 		rhs_len--;
 	}
-	if (rhs[0] == '"' && token_len(rhs) == rhs_len && rhs_len >= 2 && rhs[rhs_len - 1] == '"') {
+	if (rhs[0] == '"' && dns_text_token_len(rhs) == rhs_len && rhs_len >= 2 &&
+	    rhs[rhs_len - 1] == '"') {
 		rhs++; /* one quoted string: its contents, as BIND */
 		rhs_len -= 2;
 	}
@@ -829,7 +795,7 @@ static void read_lines(struct reader *r, struct file *f)
 	char err[320];
 
 	while (r->fatal == 0 && next_line(f, &start, &problem)) {
-		if (*skip_space(f->buf) == '\0' && problem == NULL) {
+		if (*dns_text_skip_space(f->buf) == '\0' && problem == NULL) {
 			continue;
 		}
 		set_where(f, start);
