@@ -4,8 +4,8 @@
 
 #include "server/stages/stages.h"
 
-/* CoreDNS's plugin order as the query path sees it: acl, log, errors, cache, rewrite, (the
- * answer), loadbalance. Query hooks run in this order, response hooks in the reverse one. */
+/* CoreDNS's plugin order as the query path sees it: rrl, acl, log, errors, cache, rewrite,
+ * (the answer), loadbalance. Query hooks run in this order, response hooks in the reverse one. */
 static const stage_ops_t *const table[] = {
 	&stage_rrl,   &stage_acl,     &stage_log,         &stage_errors,
 	&stage_cache, &stage_rewrite, &stage_loadbalance,
