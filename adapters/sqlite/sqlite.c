@@ -480,8 +480,10 @@ static int sqlite_watch(zone_source_t *zs, struct event_base *base, source_chang
 			void *ud)
 {
 	struct sqlite_source *s = (struct sqlite_source *)zs;
-	struct timeval tv = { (time_t)(s->poll_ms / 1000),
-			      (suseconds_t)(s->poll_ms % 1000) * 1000 };
+	/* PRAGMA data_version is one page read: look four times per poll interval, so that a
+	 * change shows well within "poll", not up to a whole interval plus the load. */
+	uint64_t every = s->poll_ms / 4 > 10 ? s->poll_ms / 4 : 10;
+	struct timeval tv = { (time_t)(every / 1000), (suseconds_t)(every % 1000) * 1000 };
 	if (s->poll_ms == 0) {
 		return E_OK;
 	}
