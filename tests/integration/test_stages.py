@@ -88,7 +88,7 @@ def _signed_zone(tmp_path):
     """example.org signed by ldns-signzone with a fresh ECDSA key: (zone text, DNSKEY set)."""
     for tool in ("ldns-keygen", "ldns-signzone"):
         if not sl.shutil.which(tool):
-            pytest.skip("%s not installed" % tool)
+            pytest.fail("%s not installed (scripts/deps.sh installs it)" % tool)
     d = str(tmp_path)
     plain = sl.zone_file(tmp_path, sl.ZONE, "plain.zone")
     base = subprocess.run(["ldns-keygen", "-a", "ECDSAP256SHA256", "-k", "example.org"],
