@@ -17,11 +17,12 @@
 #include "dns/log.h"
 #include "dns/rrtype.h"
 
-#define NOTIFY_MSG_MAX     2048
-#define NOTIFY_FIRST_MS    1000
-#define NOTIFY_TRIES       5
-#define ADDR_STR_MAX       (INET6_ADDRSTRLEN + 8)
-#define NOTIFY_RECV_BUDGET 64 /* datagrams read per wake-up */
+#define NOTIFY_MSG_MAX      2048
+#define NOTIFY_FIRST_MS     1000
+#define NOTIFY_TRIES        0      /* until acknowledged (or superseded) */
+#define NOTIFY_INTERVAL_MAX 300000 /* the backoff stops growing at 5 minutes */
+#define ADDR_STR_MAX        (INET6_ADDRSTRLEN + 8)
+#define NOTIFY_RECV_BUDGET  64 /* datagrams read per wake-up */
 
 /* One (zone, target) waiting for its response. */
 typedef struct pending {
@@ -165,14 +166,15 @@ static void send_once(pending_t *p)
 	tv.tv_sec = p->interval_ms / 1000;
 	tv.tv_usec = (suseconds_t)(p->interval_ms % 1000) * 1000;
 	evtimer_add(p->timer, &tv);
-	p->interval_ms *= 2;
+	p->interval_ms =
+		p->interval_ms * 2 > NOTIFY_INTERVAL_MAX ? NOTIFY_INTERVAL_MAX : p->interval_ms * 2;
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	pending_t *p = arg;
 
-	if (p->sent >= p->n->tries) {
+	if (p->n->tries != 0 && p->sent >= p->n->tries) {
 		char zone[DNAME_STR_MAX], where[ADDR_STR_MAX];
 
 		dname_to_str(zone, sizeof(zone), p->apex);
@@ -299,7 +301,7 @@ void xfr_notify_free(xfr_notify_t *n)
 void xfr_notify_set_retry(xfr_notify_t *n, unsigned first_ms, unsigned tries)
 {
 	n->first_ms = first_ms > 0 ? first_ms : 1;
-	n->tries = tries > 0 ? tries : 1;
+	n->tries = tries; /* 0: until acknowledged */
 }
 
 size_t xfr_notify_pending(const xfr_notify_t *n)

@@ -52,7 +52,8 @@ int xfr_notify_new(xfr_notify_t **out, struct event_base *base, xfr_notify_done_
 /*! \brief Cancel everything pending (done is called with -ECANCELED) and free. NULL is fine. */
 void xfr_notify_free(xfr_notify_t *n);
 
-/*! \brief First retry interval and number of sends (default 1000 ms and 5). For tests. */
+/*! \brief First retry interval and number of sends (default 1000 ms, doubling up to five
+ *         minutes, and 0: until acknowledged or superseded by a newer serial). */
 void xfr_notify_set_retry(xfr_notify_t *n, unsigned first_ms, unsigned tries);
 
 /*!
