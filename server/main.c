@@ -184,6 +184,7 @@ static int validate(const struct app *a)
 			return 1;
 		}
 	}
+	zonemgr_set_max_records(c->limits.zone_records);
 	for (int i = 0; i < c->nzones; i++) {
 		zone_t *z = NULL;
 		int zerr = 0;

@@ -110,6 +110,11 @@ static int open_source(const conf_zone_t *zc, zone_source_t **src, struct diag_c
 	return ret;
 }
 
+void zonemgr_set_max_records(size_t max)
+{
+	mgr.max_records = max;
+}
+
 int zonemgr_load(const conf_zone_t *zc, zone_t **out, zone_diag_fn diag, void *ud)
 {
 	struct diag_ctx d = { .fn = diag, .ud = ud };

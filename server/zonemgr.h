@@ -9,6 +9,9 @@
 
 struct event_base;
 
+/*! \brief The most records a source may load into one zone (limits { zone_records }). */
+void zonemgr_set_max_records(size_t max);
+
 /*!
  * \brief Open, load and close one zone's source (for -validate).
  * \param diag  where problems go (NULL: the log)

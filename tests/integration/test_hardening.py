@@ -14,6 +14,7 @@ import time
 
 import dns.message
 import dns.rcode
+import dns.rdatatype
 
 import lib
 
@@ -236,3 +237,110 @@ def test_user_drops_privileges_and_safe_modes(servers, tmp_path):
     wait_for(lambda: os.path.exists(journal), "the journal")
     assert stat.S_IMODE(os.stat(journal).st_mode) & 0o007 == 0
     assert os.stat(journal).st_uid == pwd.getpwnam("nobody").pw_uid
+
+
+def test_zone_records_limit(servers, tmp_path):
+    """A source may not load more than limits { zone_records } into one zone."""
+    zone = tmp_path / "big.test.zone"
+    zone.write_text("$ORIGIN big.test.\n$TTL 300\n@ SOA ns h 1 3600 900 604800 60\n@ NS ns\n"
+                    "ns A 192.0.2.1\n$GENERATE 1-500 h$ A 192.0.2.2\n")
+    (tmp_path / "Corefile").write_text(
+        "big.test:5399 {\n file %s\n limits {\n  zone_records 100\n }\n}\n" % zone)
+    res = lib.run_signetd(["-validate", "-conf", str(tmp_path / "Corefile")], cwd=str(tmp_path))
+    assert res.returncode == 1
+    assert "more than 100 records" in res.stdout + res.stderr
+
+
+def test_concurrent_transfers_limit(servers, tmp_path):
+    """With limits { transfers 1 }, a second AXFR is refused while a stalled one is open."""
+    zone = tmp_path / "big.test.zone"
+    zone.write_text("$ORIGIN big.test.\n$TTL 300\n@ SOA ns h 1 3600 900 604800 60\n@ NS ns\n"
+                    "ns A 192.0.2.1\n$GENERATE 1-40000 h$ TXT \"%s\"\n" % ("x" * 200))
+    srv = servers.signetd(label="xfrlimit", corefile=(
+        "big.test:{PORT} {\n bind 127.0.0.1\n file %s\n transfer {\n  to *\n }\n"
+        " limits {\n  transfers 1\n }\n}\n" % zone), ready_zones=["big.test."])
+    axfr = lib.make_query("big.test.", "AXFR").to_wire()
+    stalled = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stalled.connect(("127.0.0.1", srv.port))
+    stalled.sendall(struct.pack("!H", len(axfr)) + axfr)
+    stalled.recv(2)  # the transfer has started; it is never read further
+    wait_for(lambda: "AXFR of serial" in srv.log(), "the first transfer to start")
+    second = lib.tcp_connect(srv.port)
+    second.sendall(struct.pack("!H", len(axfr)) + axfr)
+    r = dns.message.from_wire(lib.tcp_read_msg(second))
+    assert r.rcode() == dns.rcode.REFUSED
+    assert "already in progress" in srv.log()
+    second.close()
+    stalled.close()
+    # Once the stalled one is gone, transfers work again.
+    def transfer_ok():
+        s = lib.tcp_connect(srv.port)
+        try:
+            s.sendall(struct.pack("!H", len(axfr)) + axfr)
+            return dns.message.from_wire(lib.tcp_read_msg(s)).rcode() == dns.rcode.NOERROR
+        finally:
+            s.close()
+    wait_for(transfer_ok, "transfers after the stalled one closed")
+
+
+def test_source_failure_in_metrics_and_ready(servers, tmp_path):
+    import urllib.request
+    zone = tmp_path / "example.test.zone"
+    zone.write_text(open(ZONE).read())
+    http = lib.free_port()
+    srv = servers.signetd(label="srcfail", corefile=(
+        "example.test:{PORT} {\n bind 127.0.0.1\n file %s {\n  reload 200ms\n }\n"
+        " prometheus 127.0.0.1:%d\n ready 127.0.0.1:%d\n}\n" % (zone, http, lib.free_port())),
+        ready_zones=["example.test."])
+    metrics = lambda: urllib.request.urlopen("http://127.0.0.1:%d/metrics" % http).read().decode()
+    def errors():
+        for line in metrics().splitlines():
+            if line.startswith("signet_source_errors_total{") and "example.test." in line:
+                return float(line.rsplit(None, 1)[1])
+        return None
+    assert errors() == 0
+    zone.write_text("$ORIGIN example.test.\n@ 300 SOA ns h 2 1 1 1 1\nbroken A not-an-address\n")
+    wait_for(lambda: (errors() or 0) >= 1, "signet_source_errors_total to count the failure")
+    r, _ = lib.query(lib.make_query("example.test.", "SOA"), srv.port)
+    assert r.answer[0][0].serial == 2024010101
+
+
+def test_kill_9_keeps_key_state(servers, tmp_path):
+    keys = tmp_path / "keys"
+    corefile = ("example.test:{PORT} {\n bind 127.0.0.1\n file %s\n dnssec {\n  keys %s\n }\n}\n"
+                % (ZONE, keys))
+    port = lib.free_port()
+    first = servers.signetd(label="k9a", corefile=corefile, port=port,
+                            ready_zones=["example.test."])
+    r, _ = lib.query(lib.make_query("example.test.", "DNSKEY", edns=0, do=True), port)
+    before = sorted(rr.to_text() for rrset in r.answer for rr in rrset
+                    if rrset.rdtype == dns.rdatatype.DNSKEY)
+    assert before
+    first.proc.kill()
+    first.proc.wait(10)
+    first.stopped, first.returncode = True, 0  # killed on purpose: not a failure to report
+    second = servers.signetd(label="k9b", corefile=corefile, port=port,
+                             ready_zones=["example.test."])
+    r, _ = lib.query(lib.make_query("example.test.", "DNSKEY", edns=0, do=True), port)
+    after = sorted(rr.to_text() for rrset in r.answer for rr in rrset
+                   if rrset.rdtype == dns.rdatatype.DNSKEY)
+    assert after == before
+    assert "new CSK" not in second.log()
+
+
+def test_secrets_never_logged(servers, tmp_path):
+    secret = "c2lnbmV0LXRlc3Qtc2VjcmV0LW5ldmVyLWxvZ2dlZA=="
+    srv = servers.signetd(label="secrets", corefile=(
+        "example.test:{PORT} {\n bind 127.0.0.1\n file %s\n log\n dnssec {\n  keys %s\n }\n"
+        " tsig {\n  secret k. %s hmac-sha256\n }\n transfer {\n  to 127.0.0.1\n  key k.\n }\n}\n"
+        % (ZONE, tmp_path / "keys", secret)), ready_zones=["example.test."])
+    # A request signed with a wrong key and one with the right name: both logged as refused.
+    lib.query(lib.make_query("example.test.", "AXFR"), srv.port, tcp=True)
+    log = srv.log()
+    assert secret not in log
+    for name in os.listdir(str(tmp_path / "keys")):
+        if name.endswith(".private"):
+            for line in open(str(tmp_path / "keys" / name)):
+                if line.startswith("PrivateKey:"):
+                    assert line.split(":", 1)[1].strip() not in log
