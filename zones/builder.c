@@ -389,31 +389,6 @@ void zone_builder_set_serial(zone_builder_t *b, uint32_t serial)
 	b->serial = serial;
 }
 
-/* Canonical sort key: labels from the root, each followed by 0x00, with 0x00 and 0x01
- * inside labels escaped as 0x01 0x01 and 0x01 0x02, so that memcmp gives RFC 4034 order. */
-static size_t canon_key(uint8_t *key, const uint8_t *name)
-{
-	const uint8_t *labels[DNAME_LABELS_MAX + 1];
-	int n = 0;
-	size_t k = 0;
-	for (const uint8_t *p = name; *p != 0; p += 1 + *p) {
-		labels[n++] = p;
-	}
-	while (n-- > 0) {
-		const uint8_t *l = labels[n];
-		for (uint8_t i = 1; i <= l[0]; i++) {
-			if (l[i] <= 1) {
-				key[k++] = 1;
-				key[k++] = (uint8_t)(l[i] + 1);
-			} else {
-				key[k++] = l[i];
-			}
-		}
-		key[k++] = 0;
-	}
-	return k;
-}
-
 struct sort_ctx {
 	const zone_builder_t *b;
 	const uint8_t *keys;
@@ -489,7 +464,7 @@ static int rank_owners(zone_builder_t *b)
 	for (uint32_t i = 0; i < b->nowners; i++) {
 		order[i] = i;
 		key_off[i] = k;
-		key_len[i] = (uint16_t)canon_key(keys + k, b->pool + b->owners[i].name);
+		key_len[i] = (uint16_t)zone_canon_key(keys + k, b->pool + b->owners[i].name);
 		k += key_len[i];
 	}
 	struct sort_ctx ctx = { b, keys, key_off, key_len };
@@ -793,6 +768,15 @@ int zone_builder_finish(zone_builder_t *b, zone_t **out)
 		}
 		memcpy(owner, b->pool + b->owners[i].name, b->owners[i].len);
 		node->owner = owner;
+		uint8_t key[2 * DNAME_MAX];
+		size_t klen = zone_canon_key(key, owner);
+		uint8_t *ckey = zone_mem_alloc(z->mem, klen);
+		if (ckey == NULL) {
+			goto out;
+		}
+		memcpy(ckey, key, klen);
+		node->ckey = ckey;
+		node->ckey_len = (uint16_t)klen;
 		node->owner_len = b->owners[i].len;
 		node->labels = (uint8_t)dname_labels(owner);
 		node->index = b->owners[i].rank;

@@ -92,13 +92,47 @@ const zone_node_t *zone_find_encloser(const zone_t *z, const uint8_t *name_lc)
 	return z->apex;
 }
 
+/* Canonical sort key: labels from the root, each followed by 0x00, with 0x00 and 0x01
+ * inside labels escaped as 0x01 0x01 and 0x01 0x02, so that memcmp gives RFC 4034 order. */
+size_t zone_canon_key(uint8_t *key, const uint8_t *name)
+{
+	const uint8_t *labels[DNAME_LABELS_MAX + 1];
+	int n = 0;
+	size_t k = 0;
+	for (const uint8_t *p = name; *p != 0; p += 1 + *p) {
+		labels[n++] = p;
+	}
+	while (n-- > 0) {
+		const uint8_t *l = labels[n];
+		for (uint8_t i = 1; i <= l[0]; i++) {
+			if (l[i] <= 1) {
+				key[k++] = 1;
+				key[k++] = (uint8_t)(l[i] + 1);
+			} else {
+				key[k++] = l[i];
+			}
+		}
+		key[k++] = 0;
+	}
+	return k;
+}
+
+static int key_cmp(const zone_node_t *n, const uint8_t *key, size_t klen)
+{
+	size_t l = n->ckey_len < klen ? n->ckey_len : klen;
+	int r = memcmp(n->ckey, key, l);
+	return r != 0 ? r : (n->ckey_len > klen) - (n->ckey_len < klen);
+}
+
 const zone_node_t *zone_find_predecessor(const zone_t *z, const uint8_t *name_lc)
 {
-	/* Binary search for the last node <= name. */
+	/* Binary search for the last node <= name, on the canonical keys (one memcmp each). */
+	uint8_t key[2 * DNAME_MAX];
+	size_t klen = zone_canon_key(key, name_lc);
 	uint32_t lo = 0, hi = z->nnodes;
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
-		if (dname_cmp(z->nodes[mid]->owner, name_lc) <= 0) {
+		if (key_cmp(z->nodes[mid], key, klen) <= 0) {
 			lo = mid + 1;
 		} else {
 			hi = mid;
@@ -109,13 +143,15 @@ const zone_node_t *zone_find_predecessor(const zone_t *z, const uint8_t *name_lc
 
 const zone_node_t *zone_find_nsec3(const zone_t *z, const uint8_t *hash_owner, bool covering)
 {
+	uint8_t key[2 * DNAME_MAX];
+	size_t klen = zone_canon_key(key, hash_owner);
 	uint32_t lo = 0, hi = z->nnsec3;
 	if (z->nnsec3 == 0) {
 		return NULL;
 	}
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
-		if (dname_cmp(z->nsec3[mid]->owner, hash_owner) <= 0) {
+		if (key_cmp(z->nsec3[mid], key, klen) <= 0) {
 			lo = mid + 1;
 		} else {
 			hi = mid;

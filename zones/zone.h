@@ -45,6 +45,8 @@ typedef struct zone_node {
 	struct zone_node *cut;      /*!< highest ancestor-or-self that is a zone cut (below the
 				         apex) or owns a DNAME; NULL when none */
 	struct zone_node *hnext;    /*!< hash chain */
+	const uint8_t *ckey;        /*!< canonical sort key (zone_canon_key) of owner */
+	uint16_t ckey_len;
 } zone_node_t;
 
 /*! One immutable version of a zone. */
@@ -64,6 +66,13 @@ typedef struct zone {
 	struct zone_mem *mem; /*!< everything above lives here */
 	uint32_t refs;        /*!< references; zone_free() drops one */
 } zone_t;
+
+/*!
+ * \brief The canonical sort key of \a name: its labels from the root, each followed by
+ *        0x00, with 0x00 and 0x01 inside labels escaped as 0x01 0x01 and 0x01 0x02, so that
+ *        memcmp of keys is RFC 4034 §6.1 order. \a key needs 2 × DNAME_MAX octets.
+ */
+size_t zone_canon_key(uint8_t *key, const uint8_t *name);
 
 /*! \brief Drop a reference; the last one frees the version and everything it owns.
  *         NULL is fine. */
