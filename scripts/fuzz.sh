@@ -12,6 +12,13 @@ CFLAGS="-std=c11 -D_GNU_SOURCE -I. -g -O1 -fno-omit-frame-pointer -DZONEFILE_GEN
 	$(pkg-config --cflags $PKGS)"
 LIBS="$(pkg-config --libs $PKGS) -levent_pthreads -lhogweed -lgmp -lpthread -lm"
 mkdir -p "$OUT/obj" "$OUT/crashes"
+# Objects are reused between runs; a changed header makes them all stale.
+if [ -n "$(find dns zones keys dnssec xfr adapters server -name '*.h' -newer "$OUT/obj/.stamp" \
+	2>/dev/null | head -n 1)" ] || [ ! -f "$OUT/obj/.stamp" ]; then
+	rm -f "$OUT"/obj/*.o
+fi
+touch "$OUT/obj/.stamp"
+export LSAN_OPTIONS="suppressions=$(pwd)/tests/fuzz/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 
 objs=""
 for src in $(ls dns/*.c zones/*.c keys/*.c dnssec/*.c xfr/*.c adapters/*.c adapters/*/*.c \
