@@ -382,41 +382,9 @@ def knot_secondary(pool, zone, primary_port, label="knot2", port=None):
     127.0.0.1); its log says how each transfer came in."""
     workdir = pool.workdir(label)
     port = port or lib.free_port()
-    rundir = os.path.join(workdir, "run")
-    storage = os.path.join(workdir, "storage")
-    os.makedirs(rundir, exist_ok=True)
-    os.makedirs(storage, exist_ok=True)
     conf = os.path.join(workdir, "knot.conf")
     with open(conf, "w") as f:
-        f.write("\n".join([
-            "server:",
-            "    listen: 127.0.0.1@%d" % port,
-            "    rundir: %s" % rundir,
-            "remote:",
-            "  - id: primary",
-            "    address: 127.0.0.1@%d" % primary_port,
-            "acl:",
-            "  - id: notify_from_primary",
-            "    address: 127.0.0.1",
-            "    action: notify",
-            "database:",
-            "    storage: %s" % storage,
-            "template:",
-            "  - id: default",
-            "    storage: %s" % storage,
-            "    zonefile-sync: -1",
-            "    zonefile-load: none",
-            "    journal-content: changes",
-            "    semantic-checks: off",
-            "zone:",
-            "  - domain: %s" % zone,
-            "    master: primary",
-            "    acl: [notify_from_primary]",
-            "log:",
-            "  - target: stderr",
-            "    any: info",
-            "",
-        ]))
+        f.write(lib.knot_secondary_conf(workdir, port, zone, primary_port))
     logpath = os.path.join(workdir, "knotd.log")
 
     def start():

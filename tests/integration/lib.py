@@ -313,6 +313,44 @@ def knot_conf(workdir, port, zones, host="127.0.0.1", idle=None, extra_server=""
     return "\n".join(lines)
 
 
+def knot_secondary_conf(workdir, port, zone, primary_port):
+    """knot.conf for knotd as a secondary of zone from 127.0.0.1:primary_port, no TSIG,
+    NOTIFY accepted from 127.0.0.1, transfers logged at info on stderr."""
+    rundir = os.path.join(workdir, "run")
+    storage = os.path.join(workdir, "storage")
+    os.makedirs(rundir, exist_ok=True)
+    os.makedirs(storage, exist_ok=True)
+    return "\n".join([
+        "server:",
+        "    listen: 127.0.0.1@%d" % port,
+        "    rundir: %s" % rundir,
+        "remote:",
+        "  - id: primary",
+        "    address: 127.0.0.1@%d" % primary_port,
+        "acl:",
+        "  - id: notify_from_primary",
+        "    address: 127.0.0.1",
+        "    action: notify",
+        "database:",
+        "    storage: %s" % storage,
+        "template:",
+        "  - id: default",
+        "    storage: %s" % storage,
+        "    zonefile-sync: -1",
+        "    zonefile-load: none",
+        "    journal-content: changes",
+        "    semantic-checks: off",
+        "zone:",
+        "  - domain: %s" % zone,
+        "    master: primary",
+        "    acl: [notify_from_primary]",
+        "log:",
+        "  - target: stderr",
+        "    any: info",
+        "",
+    ])
+
+
 def start_knotd(workdir, zones, port=None, host="127.0.0.1", idle=None, ready=True):
     os.makedirs(workdir, exist_ok=True)
     port = port or free_port()

@@ -121,48 +121,12 @@ def wait_for(pred, deadline=20.0, what="condition", interval=0.05):
 # --------------------------------------------------------------------------
 # knotd as a secondary (no TSIG: loopback only)
 
-def knot_secondary_conf(workdir, port, zone, primary_port):
-    rundir = os.path.join(workdir, "run")
-    storage = os.path.join(workdir, "storage")
-    os.makedirs(rundir, exist_ok=True)
-    os.makedirs(storage, exist_ok=True)
-    return "\n".join([
-        "server:",
-        "    listen: 127.0.0.1@%d" % port,
-        "    rundir: %s" % rundir,
-        "remote:",
-        "  - id: primary",
-        "    address: 127.0.0.1@%d" % primary_port,
-        "acl:",
-        "  - id: notify_from_primary",
-        "    address: 127.0.0.1",
-        "    action: notify",
-        "database:",
-        "    storage: %s" % storage,
-        "template:",
-        "  - id: default",
-        "    storage: %s" % storage,
-        "    zonefile-sync: -1",
-        "    zonefile-load: none",
-        "    journal-content: changes",
-        "    semantic-checks: off",
-        "zone:",
-        "  - domain: %s" % zone,
-        "    master: primary",
-        "    acl: [notify_from_primary]",
-        "log:",
-        "  - target: stderr",
-        "    any: info",
-        "",
-    ])
-
-
 def start_knot_secondary(workdir, zone, primary_port, port):
     """knotd transferring zone from 127.0.0.1@primary_port (a lib.Server)."""
     os.makedirs(workdir, exist_ok=True)
     conf = os.path.join(workdir, "knot.conf")
     with open(conf, "w") as f:
-        f.write(knot_secondary_conf(workdir, port, zone, primary_port))
+        f.write(lib.knot_secondary_conf(workdir, port, zone, primary_port))
     logpath = os.path.join(workdir, "knotd.log")
     with open(logpath, "wb") as log:
         proc = subprocess.Popen([KNOTD, "-c", conf], cwd=workdir, stdout=log,
