@@ -64,27 +64,25 @@ def selftest_backend():
 # --------------------------------------------------------------------------
 # ports
 
-def free_port(family=socket.AF_INET, host="127.0.0.1"):
-    """A random port that is free for both UDP and TCP on host."""
-    for _ in range(200):
-        port = random.randint(20000, 60000)
-        t = socket.socket(family, socket.SOCK_STREAM)
-        u = socket.socket(family, socket.SOCK_DGRAM)
-        try:
-            t.bind((host, port))
-            u.bind((host, port))
-            return port
-        except OSError:
-            continue
-        finally:
-            t.close()
-            u.close()
-    raise RuntimeError("no free port found")
+def _ephemeral_low():
+    """The first port the kernel hands out to outgoing connections: test
+    ports are drawn below it, so a client socket of another program can
+    never take a port between our probe and the server's bind."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def _family(host):
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
 def port_busy(port, host="127.0.0.1"):
+    """True when port cannot be bound on host for UDP or for TCP."""
     for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
-        s = socket.socket(socket.AF_INET, kind)
+        s = socket.socket(_family(host), kind)
         try:
             s.bind((host, port))
         except OSError:
@@ -92,6 +90,25 @@ def port_busy(port, host="127.0.0.1"):
         finally:
             s.close()
     return False
+
+
+_handed_out = set()
+
+
+def free_port(hosts=("127.0.0.1",)):
+    """A random port free for both UDP and TCP on every address in hosts,
+    taken below the kernel's ephemeral range and never handed out twice in
+    one run (two ports asked for before either is bound stay distinct)."""
+    if isinstance(hosts, str):
+        hosts = (hosts,)
+    high = max(_ephemeral_low() - 1, 11000)
+    for _ in range(500):
+        port = random.randint(10000, high)
+        if port in _handed_out or any(port_busy(port, h) for h in hosts):
+            continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError("no free port found on %s" % ", ".join(hosts))
 
 
 # --------------------------------------------------------------------------

@@ -34,6 +34,8 @@ import subprocess
 import sys
 import time
 
+import lib
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 OUT = os.path.join(ROOT, "build", "bench", "sqlite")
 GENZONE = os.path.join(ROOT, "bench", "genzone.py")
@@ -52,24 +54,6 @@ def poll_seconds(text):
         if text.endswith(u):
             return float(text[:-len(u)]) * units[u]
     return float(text)
-
-
-def free_port():
-    """A port free for both UDP and TCP on 127.0.0.1."""
-    for _ in range(200):
-        port = random.randint(20000, 60000)
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            t.bind(("127.0.0.1", port))
-            u.bind(("127.0.0.1", port))
-            return port
-        except OSError:
-            continue
-        finally:
-            t.close()
-            u.close()
-    raise RuntimeError("no free port")
 
 
 def make_query(qid, name, qtype):
@@ -165,7 +149,7 @@ def status(pid, key):
 
 
 def start(signetd, workdir, directive):
-    port = free_port()
+    port = lib.free_port()
     conf = corefile(workdir, directive, port)
     log = open(os.path.join(workdir, "signetd.log"), "w")
     t0 = time.monotonic()

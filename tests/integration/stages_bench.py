@@ -25,6 +25,8 @@ import subprocess
 import sys
 import time
 
+import lib
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 DATA = os.path.join(ROOT, "build", "bench", "data")
 LOADGEN = os.path.join(ROOT, "build", "bench", "loadgen")
@@ -44,14 +46,6 @@ SCENARIOS = [
 ]
 
 
-def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def soa_ok(port):
     q = struct.pack("!HHHHHH", 0x1234, 0, 1, 0, 0, 0)
     q += b"\x05bench\x04test\x00" + struct.pack("!HH", 6, 1)
@@ -68,7 +62,7 @@ def soa_ok(port):
 
 
 def start(signetd, name, body, workdir):
-    port, mport = free_port(), free_port()
+    port, mport = lib.free_port(), lib.free_port()
     os.makedirs(workdir, exist_ok=True)
     corefile = os.path.join(workdir, "Corefile")
     with open(corefile, "w") as f:

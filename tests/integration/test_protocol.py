@@ -427,9 +427,7 @@ def test_ipv6_loopback(servers):
     """`bind 127.0.0.1 ::1` serves both families, UDP and TCP."""
     if lib.selftest_backend() == "knot":
         pytest.skip("signetd-only Corefile (SIGNET_TEST_BACKEND=knot)")
-    port = lib.free_port()
-    if lib.port_busy(port, "::1"):
-        port = lib.free_port(socket.AF_INET6, "::1")
+    port = lib.free_port(("127.0.0.1", "::1"))
     corefile = "example.test:{PORT} {\n    bind 127.0.0.1 ::1\n    file %s\n}\n" % (
         ZONES["example.test."])
     srv = servers.signetd(label="ipv6", corefile=corefile, port=port,
