@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "dns/err.h"
+#include "dns/rdata.h"
 #include "dns/rrtype.h"
 
 #define RR_FIXED_LEN 10     /* TYPE, CLASS, TTL, RDLENGTH */
@@ -244,58 +245,12 @@ static int name_put(dns_writer_t *w, const uint8_t *name, size_t limit)
 	return E_OK;
 }
 
-/* Where the names are in the RDATA of a type whose names we compress. */
-typedef struct rdata_layout {
-	size_t head; /* fixed octets before the first name (MX preference) */
-	int nnames;
-	size_t tail; /* fixed octets after the last name (SOA numbers) */
-} rdata_layout_t;
-
-/* True when \a type has names to compress and \a rd has exactly the expected shape. */
-static bool rdata_layout(uint16_t type, const uint8_t *rd, uint16_t rdlen, rdata_layout_t *lay)
+/* True when \a type has names to compress and \a rd has exactly its layout. */
+static bool rdata_compressible(uint16_t type, const uint8_t *rd, uint16_t rdlen,
+			       dns_rdata_layout_t *lay)
 {
-	size_t pos;
-
-	lay->head = 0;
-	lay->tail = 0;
-	switch (type) {
-	case RR_NS:
-	case RR_MD:
-	case RR_MF:
-	case RR_CNAME:
-	case RR_MB:
-	case RR_MG:
-	case RR_MR:
-	case RR_PTR:
-		lay->nnames = 1;
-		break;
-	case RR_MINFO:
-		lay->nnames = 2;
-		break;
-	case RR_MX:
-		lay->head = 2;
-		lay->nnames = 1;
-		break;
-	case RR_SOA:
-		lay->nnames = 2;
-		lay->tail = 20;
-		break;
-	default:
-		return false;
-	}
-	if (rdlen < lay->head) {
-		return false;
-	}
-	pos = lay->head;
-	for (int i = 0; i < lay->nnames; i++) {
-		int n = dname_check(rd + pos, rdlen - pos);
-
-		if (n < 0) {
-			return false;
-		}
-		pos += (size_t)n;
-	}
-	return rdlen - pos == lay->tail;
+	return dns_rdata_layout(type, lay) && lay->compress &&
+	       dns_rdata_check(lay, rd, rdlen) == E_OK;
 }
 
 void dns_writer_reserve(dns_writer_t *w, size_t bytes)
@@ -364,7 +319,7 @@ static void rr_fixed(uint8_t *p, uint16_t type, uint16_t rclass, uint32_t ttl, u
 /* An RR whose RDATA has names to compress; RDLENGTH is known only once written. */
 static int rr_put_compressed(dns_writer_t *w, const uint8_t *owner, uint16_t type, uint16_t rclass,
 			     uint32_t ttl, const uint8_t *rdata, uint16_t rdlen,
-			     const rdata_layout_t *lay, size_t limit)
+			     const dns_rdata_layout_t *lay, size_t limit)
 {
 	uint8_t saved[RR_COMPRESSIBLE_MAX];
 	size_t nsaved = 0;
@@ -386,7 +341,7 @@ static int rr_put_compressed(dns_writer_t *w, const uint8_t *owner, uint16_t typ
 	if (name_put(w, owner, limit) != E_OK) {
 		goto out;
 	}
-	if (writer_room(w, limit) < RR_FIXED_LEN + lay->head) {
+	if (writer_room(w, limit) < RR_FIXED_LEN + (size_t)lay->head) {
 		goto out;
 	}
 	rr_fixed(w->buf + w->len, type, rclass, ttl, 0);
@@ -395,7 +350,7 @@ static int rr_put_compressed(dns_writer_t *w, const uint8_t *owner, uint16_t typ
 	memcpy(w->buf + w->len, rdata, lay->head);
 	w->len += lay->head;
 	pos = lay->head;
-	for (int i = 0; i < lay->nnames; i++) {
+	for (int i = 0; i < lay->names; i++) {
 		if (name_put(w, rdata + pos, limit) != E_OK) {
 			goto out;
 		}
@@ -420,7 +375,7 @@ int dns_writer_rr(dns_writer_t *w, enum dns_section sec, const uint8_t *owner, u
 		  uint16_t rclass, uint32_t ttl, const uint8_t *rdata, uint16_t rdlen)
 {
 	size_t limit = writer_limit(w);
-	rdata_layout_t lay;
+	dns_rdata_layout_t lay;
 	name_plan_t pl;
 	size_t need;
 	int ret;
@@ -428,7 +383,7 @@ int dns_writer_rr(dns_writer_t *w, enum dns_section sec, const uint8_t *owner, u
 	if (w->count[sec] == UINT16_MAX) {
 		return E_TRUNC;
 	}
-	if (rdata_layout(type, rdata, rdlen, &lay)) {
+	if (rdata_compressible(type, rdata, rdlen, &lay)) {
 		ret = rr_put_compressed(w, owner, type, rclass, ttl, rdata, rdlen, &lay, limit);
 		if (ret == E_OK) {
 			w->count[sec]++;

@@ -22,6 +22,7 @@
 #include "dns/err.h"
 #include "dns/log.h"
 #include "dns/pkt.h"
+#include "dns/rdata.h"
 #include "dns/rrtype.h"
 #include "dnssec/internal.h"
 #include "zones/builder.h"
@@ -245,86 +246,13 @@ static bool lower_name(uint8_t *rd, uint16_t rdlen, size_t *pos)
 	return false;
 }
 
-/* Skip a <character-string>; false when it does not fit. */
-static bool skip_string(const uint8_t *rd, uint16_t rdlen, size_t *pos)
-{
-	if (*pos >= rdlen || *pos + 1u + rd[*pos] > rdlen) {
-		return false;
-	}
-	*pos += 1u + rd[*pos];
-	return true;
-}
-
-/* Where the names of RRs of \a type begin (first name at \a skip octets, \a names names in
- * a row); false for types whose RDATA is not lower-cased (RFC 4034 §6.2 as amended by
- * RFC 6840 §5.1: NSEC keeps its case; RFC 3597 §7: no other types). */
-static bool canon_layout(uint16_t type, size_t *skip, int *names)
-{
-	*skip = 0;
-	*names = 1;
-	switch (type) {
-	case RR_NS:
-	case RR_MD:
-	case RR_MF:
-	case RR_CNAME:
-	case RR_MB:
-	case RR_MG:
-	case RR_MR:
-	case RR_PTR:
-	case RR_DNAME:
-	case 30: /* NXT: the name, then a bitmap */
-		return true;
-	case RR_SOA:
-	case RR_MINFO:
-	case 17: /* RP */
-		*names = 2;
-		return true;
-	case RR_MX:
-	case 18: /* AFSDB */
-	case 21: /* RT */
-	case 36: /* KX */
-		*skip = 2;
-		return true;
-	case 26: /* PX */
-		*skip = 2;
-		*names = 2;
-		return true;
-	case RR_SRV:
-		*skip = 6;
-		return true;
-	case 24: /* SIG */
-	case RR_RRSIG:
-		*skip = RRSIG_FIXED;
-		return true;
-	case 35: /* NAPTR: special, see canon_rdata */
-	case 38: /* A6: special */
-		return true;
-	default:
-		return false;
-	}
-}
-
 /* Lower-case the names in one RDATA in place (left as is where it does not parse). */
-static void canon_rdata(uint16_t type, uint8_t *rd, uint16_t rdlen)
+static void canon_rdata(const dns_rdata_layout_t *l, uint8_t *rd, uint16_t rdlen)
 {
 	size_t pos;
 	int names;
-	canon_layout(type, &pos, &names);
-	if (type == 35) {
-		pos = 4;
-		for (int i = 0; i < 3; i++) {
-			if (!skip_string(rd, rdlen, &pos)) {
-				return;
-			}
-		}
-	} else if (type == 38) {
-		if (rdlen < 1 || rd[0] > 128) {
-			return;
-		}
-		pos = 1u + (128u - rd[0] + 7u) / 8u;
-		if (rd[0] == 0) {
-			return;
-		}
+	if (dns_rdata_names(l, rd, rdlen, &pos, &names) != E_OK) {
+		return;
 	}
 	for (int i = 0; i < names; i++) {
 		if (pos > rdlen || !lower_name(rd, rdlen, &pos)) {
@@ -366,9 +294,8 @@ static int grow(void *pp, size_t *cap, size_t need, size_t elem)
  * error. */
 static int canon_rrset(struct worker *w, const struct job *j)
 {
-	size_t skip;
-	int names;
-	bool lower = canon_layout(j->type, &skip, &names);
+	dns_rdata_layout_t lay;
+	bool lower = dns_rdata_layout(j->type, &lay);
 	int ret = grow(&w->rrs, &w->rrs_cap, j->count, sizeof(struct crr));
 	if (ret == E_OK && lower) {
 		ret = grow(&w->canon, &w->canon_cap, j->len, 1);
@@ -385,7 +312,7 @@ static int canon_rrset(struct worker *w, const struct job *j)
 		if (lower) {
 			uint8_t *c = w->canon + (rd - j->rdata);
 			memcpy(c, rd, rdlen);
-			canon_rdata(j->type, c, rdlen);
+			canon_rdata(&lay, c, rdlen);
 			rd = c;
 		}
 		w->rrs[n].rd = rd;

@@ -8,6 +8,7 @@
 #include "dns/err.h"
 #include "dns/log.h"
 #include "dns/pkt.h"
+#include "dns/rdata.h"
 #include "dns/rrtype.h"
 #include "zones/internal.h"
 
@@ -200,67 +201,19 @@ static int owner_id(zone_builder_t *b, const uint8_t *name, size_t len, uint32_t
 	return E_OK;
 }
 
-/* A name inside RDATA at *pos must be complete and well formed. */
-static int rdata_name(const uint8_t *rd, uint16_t rdlen, size_t *pos)
-{
-	int len = dname_check(rd + *pos, rdlen - *pos);
-	if (len < 0) {
-		return len;
-	}
-	*pos += (size_t)len;
-	return E_OK;
-}
-
-/* Check the RDATA of the types whose layout the server reads (names are compressed or
- * followed, addresses copied to additional). Other types are opaque. */
+/* Check the RDATA of the types whose layout the server reads (names are compressed,
+ * followed or lower-cased, addresses copied to additional). Other types are opaque. */
 static int rdata_check(uint16_t type, const uint8_t *rd, uint16_t rdlen)
 {
-	size_t pos = 0;
-	int ret = E_OK;
-	switch (type) {
-	case RR_A:
-		return rdlen == 4 ? E_OK : E_MALFORMED;
-	case RR_AAAA:
-		return rdlen == 16 ? E_OK : E_MALFORMED;
-	case RR_NS:
-	case RR_MD:
-	case RR_MF:
-	case RR_CNAME:
-	case RR_MB:
-	case RR_MG:
-	case RR_MR:
-	case RR_PTR:
-	case RR_DNAME:
-		ret = rdata_name(rd, rdlen, &pos);
-		break;
-	case RR_MINFO:
-		ret = rdata_name(rd, rdlen, &pos);
-		if (ret == E_OK) {
-			ret = rdata_name(rd, rdlen, &pos);
-		}
-		break;
-	case RR_MX:
-		pos = 2;
-		ret = rdlen < 3 ? E_MALFORMED : rdata_name(rd, rdlen, &pos);
-		break;
-	case RR_SRV:
-		pos = 6;
-		ret = rdlen < 7 ? E_MALFORMED : rdata_name(rd, rdlen, &pos);
-		break;
-	case RR_SOA:
-		ret = rdata_name(rd, rdlen, &pos);
-		if (ret == E_OK) {
-			ret = rdata_name(rd, rdlen, &pos);
-		}
-		pos += 20;
-		break;
-	default:
+	dns_rdata_layout_t lay;
+
+	if (type == RR_A || type == RR_AAAA) {
+		return rdlen == (type == RR_A ? 4 : 16) ? E_OK : E_MALFORMED;
+	}
+	if (!dns_rdata_layout(type, &lay)) {
 		return E_OK;
 	}
-	if (ret != E_OK) {
-		return E_MALFORMED;
-	}
-	return pos == rdlen ? E_OK : E_MALFORMED;
+	return dns_rdata_check(&lay, rd, rdlen) == E_OK ? E_OK : E_MALFORMED;
 }
 
 int zone_builder_add(zone_builder_t *b, const uint8_t *owner, uint16_t type, uint32_t ttl,

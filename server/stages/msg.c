@@ -4,66 +4,17 @@
 #include <string.h>
 
 #include "dns/err.h"
+#include "dns/rdata.h"
 #include "dns/rrtype.h"
 
 #define RR_FIXED_LEN 10
 #define COMP_PTR     0xC0
-#define TYPE_NAPTR   35 /* RFC 3403 */
 
-/* Where the names are in one type's RDATA: fixed octets, then names (and, for NAPTR,
- * character strings before the one name), then fixed octets. */
-typedef struct rd_layout {
-	uint8_t head;    /* fixed octets before the first name */
-	uint8_t strings; /* character strings after head (NAPTR) */
-	uint8_t names;
-	uint8_t tail;    /* fixed octets after the last name */
-	bool compressed; /* our writer compresses these names */
-} rd_layout_t;
-
-static bool rd_layout(uint16_t type, rd_layout_t *l)
+/* The RDATA the stages read and rewrite names in: every type with names at fixed places
+ * (not A6, nor SIG, RRSIG and NXT, whose tails are opaque). */
+static bool rd_layout(uint16_t type, dns_rdata_layout_t *l)
 {
-	memset(l, 0, sizeof(*l));
-	switch (type) {
-	case RR_NS:
-	case RR_MD:
-	case RR_MF:
-	case RR_CNAME:
-	case RR_MB:
-	case RR_MG:
-	case RR_MR:
-	case RR_PTR:
-		l->names = 1;
-		l->compressed = true;
-		return true;
-	case RR_MINFO:
-		l->names = 2;
-		l->compressed = true;
-		return true;
-	case RR_MX:
-		l->head = 2;
-		l->names = 1;
-		l->compressed = true;
-		return true;
-	case RR_SOA:
-		l->names = 2;
-		l->tail = 20;
-		l->compressed = true;
-		return true;
-	case RR_SRV:
-		l->head = 6;
-		l->names = 1;
-		return true;
-	case RR_DNAME:
-		l->names = 1;
-		return true;
-	case TYPE_NAPTR:
-		l->head = 4;
-		l->strings = 3;
-		l->names = 1;
-		return true;
-	default:
-		return false;
-	}
+	return dns_rdata_layout(type, l) && !l->a6 && l->tail != DNS_RDATA_TAIL_ANY;
 }
 
 int msg_parse(msg_t *m, const uint8_t *wire, size_t len)
@@ -157,11 +108,11 @@ static size_t name_skip(const uint8_t *wire, size_t end, size_t off)
 
 bool msg_rr_points_into(const msg_t *m, const msg_rr_t *r, size_t lo, size_t hi)
 {
-	rd_layout_t l;
+	dns_rdata_layout_t l;
 	if (msg_name_points_into(m->wire, m->len, r->off, lo, hi)) {
 		return true;
 	}
-	if (!rd_layout(r->type, &l) || !l.compressed) {
+	if (!rd_layout(r->type, &l) || !l.compress) {
 		return false;
 	}
 	size_t end = (size_t)r->rdoff + r->rdlen;
@@ -180,7 +131,7 @@ bool msg_rr_points_into(const msg_t *m, const msg_rr_t *r, size_t lo, size_t hi)
 static int rdata_expand(const msg_t *m, const msg_rr_t *r, msg_name_fn fn, void *ud, uint8_t *out,
 			size_t cap)
 {
-	rd_layout_t l;
+	dns_rdata_layout_t l;
 	const uint8_t *rd = m->wire + r->rdoff;
 	size_t end = (size_t)r->rdoff + r->rdlen;
 	size_t pos = r->rdoff, n = 0;
@@ -261,7 +212,7 @@ int msg_write_rr(const msg_t *m, const msg_rr_t *r, msg_name_fn fn, void *ud, dn
 	uint8_t owner[DNAME_MAX], mapped[DNAME_MAX];
 	uint8_t rdata[2 + 3 * 256 + 2 * DNAME_MAX + 64];
 	size_t op = r->off;
-	rd_layout_t l;
+	dns_rdata_layout_t l;
 
 	if (dname_unpack(m->wire, m->len, &op, owner) < 0) {
 		return E_MALFORMED;
