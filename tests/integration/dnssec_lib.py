@@ -14,7 +14,6 @@ import tempfile
 import time
 
 import dns.dnssec
-import dns.exception
 import dns.flags
 import dns.message
 import dns.name
@@ -36,34 +35,7 @@ DSFROMKEY = os.environ.get("DNSSEC_DSFROMKEY", "/usr/bin/dnssec-dsfromkey")
 ALGORITHMS = {"ecdsap256sha256": 13, "ed25519": 15, "rsasha256": 8}
 
 
-class Timeout(AssertionError):
-    pass
-
-
-def wait_for(pred, deadline, what, interval=0.1):
-    """Call pred() until it returns something true; return that. Fail after deadline
-    seconds with the last value (or exception) seen."""
-    end = time.monotonic() + deadline
-    last = None
-    while True:
-        try:
-            last = pred()
-            if last:
-                return last
-        except (TimeoutError, OSError, AssertionError, dns.exception.DNSException) as e:
-            last = e
-        if time.monotonic() > end:
-            raise Timeout("timed out after %.0fs waiting for %s (last: %r)"
-                          % (deadline, what, last))
-        time.sleep(interval)
-
-
-def write_atomic(path, text):
-    """Write a file so a reader (signetd's reload timer) never sees half of it."""
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
+write_atomic = lib.write_atomic
 
 
 # --------------------------------------------------------------------------

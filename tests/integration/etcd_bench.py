@@ -85,7 +85,7 @@ def load(pool, etcd, signed, changes=0):
     t0 = time.monotonic()
     srv.wait_ready([ZONE], deadline=600)
     ready = time.monotonic() - t0
-    rss = el.vmrss_kib(srv.pid)
+    rss = lib.vmrss_kib(srv.pid)
     times = []
     for i in range(changes):
         addr = "10.250.0.%d" % (i + 1)

@@ -354,14 +354,7 @@ def knot_secondary(pool, zone, primary_port, port=None, label="knotd"):
             "    semantic-checks: off",
             "zone:", "  - domain: %s" % zone, "    master: primary", "    acl: notify",
             "log:", "  - target: stderr", "    any: info", ""]))
-    logpath = os.path.join(workdir, "knotd.log")
-
-    def start():
-        with open(logpath, "wb") as log:
-            proc = subprocess.Popen([lib.KNOTD, "-c", conf], cwd=workdir, stdout=log,
-                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        return lib.Server("knotd", proc, port, workdir, logpath)
-    return pool._track(start)
+    return pool._track(lambda: lib.spawn_knotd(workdir, conf, port))
 
 
 # --------------------------------------------------------------------------
@@ -411,27 +404,3 @@ def soa_serial(port, zone):
         if rrset.rdtype == dns.rdatatype.SOA:
             return rrset[0].serial
     return None
-
-
-def wait_for(pred, deadline=20.0, what="condition", interval=0.02):
-    end = time.monotonic() + deadline
-    last = None
-    while True:
-        try:
-            last = pred()
-            if last:
-                return last
-        except (OSError, TimeoutError, AssertionError, dns.exception.DNSException) as e:
-            last = e
-        if time.monotonic() > end:
-            raise AssertionError("timed out after %.0fs waiting for %s (last: %r)"
-                                 % (deadline, what, last))
-        time.sleep(interval)
-
-
-def vmrss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0

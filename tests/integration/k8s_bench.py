@@ -60,11 +60,11 @@ def latency(fake, srv, events, prefix):
         ip = "10.250.%d.%d" % (i // 256, i % 256)
         t0 = time.monotonic()
         fake.apply(k.service("%s-%d" % (prefix, i), ips=(ip,)))
-        k.wait_until(tk.name_is(srv, name, [ip]), 10, 0.0005)
+        lib.wait_for(tk.name_is(srv, name, [ip]), 10, interval=0.0005)
         lat.append(time.monotonic() - t0)
         t0 = time.monotonic()
         fake.delete(k.service("%s-%d" % (prefix, i)))
-        k.wait_until(tk.name_is(srv, name, "NXDOMAIN"), 10, 0.0005)
+        lib.wait_for(tk.name_is(srv, name, "NXDOMAIN"), 10, interval=0.0005)
         lat.append(time.monotonic() - t0)
     lat.sort()
     return (statistics.median(lat) * 1000, lat[max(0, int(len(lat) * 0.99) - 1)] * 1000,
@@ -85,7 +85,7 @@ def main():
         fake = k.start_fake(pool)
         fake.apply(k.namespace("default"), k.service("kubernetes", ips=("10.3.0.1",)))
         small = k.start_signetd(pool, fake.url, label="small")
-        rss_empty = k.rss_kb(small.pid)
+        rss_empty = lib.vmrss_kib(small.pid)
         p50, p99, mx = latency(fake, small, a.events, "small")
         print("event-to-answer, small cluster, %d events: median %.2f ms, p99 %.2f ms, "
               "max %.2f ms" % (a.events, p50, p99, mx))
@@ -100,7 +100,7 @@ def main():
         big.wait_ready(["cluster.local.", "in-addr.arpa."], deadline=600)
         ready_s = time.monotonic() - t0
         time.sleep(2)
-        rss = k.rss_kb(big.pid)
+        rss = lib.vmrss_kib(big.pid)
         rng = random.Random(1)
         for i in rng.sample(range(a.services), min(1000, a.services)):
             name = "svc-%05d.ns%d.svc.cluster.local." % (i, i // 1000)

@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import urllib.request
 
 import dns.rcode
@@ -292,30 +291,6 @@ def rcode(msg):
     return dns.rcode.to_text(msg.rcode())
 
 
-def wait_until(pred, timeout=10.0, interval=0.005, what="condition"):
-    """Poll pred until true; return the seconds it took. Raises AssertionError."""
-    t0 = time.monotonic()
-    last = None
-    while True:
-        try:
-            if pred():
-                return time.monotonic() - t0
-        except (TimeoutError, OSError) as e:
-            last = e
-        if time.monotonic() - t0 > timeout:
-            raise AssertionError("timed out after %.1fs waiting for %s%s" % (
-                timeout, what, " (last error: %s)" % last if last else ""))
-        time.sleep(interval)
-
-
-def rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
 # --------------------------------------------------------------------------
 # certificates and kubeconfigs
 
@@ -385,14 +360,7 @@ def knot_secondary(pool, zone, primary_port, label="knot2", port=None):
     conf = os.path.join(workdir, "knot.conf")
     with open(conf, "w") as f:
         f.write(lib.knot_secondary_conf(workdir, port, zone, primary_port))
-    logpath = os.path.join(workdir, "knotd.log")
-
-    def start():
-        with open(logpath, "wb") as log:
-            proc = subprocess.Popen([lib.KNOTD, "-c", conf], cwd=workdir, stdout=log,
-                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        return lib.Server("knotd", proc, port, workdir, logpath)
-    return pool._track(start)
+    return pool._track(lambda: lib.spawn_knotd(workdir, conf, port))
 
 
 def soa_serial(port, zone):

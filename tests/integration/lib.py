@@ -15,6 +15,7 @@ import subprocess
 import time
 
 import dns.edns
+import dns.exception
 import dns.flags
 import dns.message
 import dns.name
@@ -199,18 +200,70 @@ def query(q, port, tcp=False, host="127.0.0.1", timeout=3.0):
     return dns.message.from_wire(data, ignore_trailing=False), data
 
 
-def soa_answered(port, zone, host="127.0.0.1", timeout=0.3):
-    """True when zone's SOA is answered authoritatively over UDP."""
+def soa_response(port, zone, host="127.0.0.1", timeout=0.3):
+    """zone's SOA asked over UDP: the NOERROR response to that query (a dns.message),
+    or None when there is no answer, an unparsable one, another ID or another rcode."""
     q = make_query(zone, "SOA")
     data = udp_raw(q.to_wire(), port, host, timeout)
     if data is None:
-        return False
+        return None
     try:
         r = dns.message.from_wire(data)
     except Exception:
-        return False
-    return (r.id == q.id and r.rcode() == dns.rcode.NOERROR and r.flags & dns.flags.AA
-            and len(r.answer) == 1)
+        return None
+    if r.id != q.id or r.rcode() != dns.rcode.NOERROR:
+        return None
+    return r
+
+
+def write_atomic(path, text):
+    """Write a file so a reader (signetd's reload timer) never sees half of it."""
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def soa_answered(port, zone, host="127.0.0.1", timeout=0.3):
+    """True when zone's SOA is answered authoritatively over UDP."""
+    r = soa_response(port, zone, host, timeout)
+    return r is not None and bool(r.flags & dns.flags.AA) and len(r.answer) == 1
+
+
+# --------------------------------------------------------------------------
+# polling, memory
+
+class WaitTimeout(AssertionError):
+    """wait_for's deadline passed (an AssertionError: a failed check for pytest)."""
+
+
+def wait_for(pred, deadline=20.0, what="condition", interval=0.05):
+    """Call pred() every interval seconds until it returns something true; return
+    that value.  OSError, TimeoutError, AssertionError and DNSException raised by
+    pred count as the last value seen and polling goes on; after deadline seconds
+    raise WaitTimeout naming what and that last value (or exception)."""
+    end = time.monotonic() + deadline
+    last = None
+    while True:
+        try:
+            last = pred()
+            if last:
+                return last
+        except (OSError, TimeoutError, AssertionError, dns.exception.DNSException) as e:
+            last = e
+        if time.monotonic() > end:
+            raise WaitTimeout("timed out after %.1fs waiting for %s (last: %r)"
+                              % (deadline, what, last))
+        time.sleep(interval)
+
+
+def vmrss_kib(pid):
+    """VmRSS of process pid in KiB, from /proc/PID/status (0 when the line is absent)."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
 
 
 # --------------------------------------------------------------------------
@@ -298,11 +351,17 @@ class Server:
         return "%s log contains %s:\n%s" % (self.kind, hits, text[-6000:])
 
 
-def knot_conf(workdir, port, zones, host="127.0.0.1", idle=None, extra_server=""):
+def knot_dirs(workdir):
+    """knotd's rundir and storage below workdir, created; returns (rundir, storage)."""
     rundir = os.path.join(workdir, "run")
     storage = os.path.join(workdir, "storage")
     os.makedirs(rundir, exist_ok=True)
     os.makedirs(storage, exist_ok=True)
+    return rundir, storage
+
+
+def knot_conf(workdir, port, zones, host="127.0.0.1", idle=None, extra_server=""):
+    rundir, storage = knot_dirs(workdir)
     lines = [
         "server:",
         "    listen: %s@%d" % (host, port),
@@ -333,10 +392,7 @@ def knot_conf(workdir, port, zones, host="127.0.0.1", idle=None, extra_server=""
 def knot_secondary_conf(workdir, port, zone, primary_port):
     """knot.conf for knotd as a secondary of zone from 127.0.0.1:primary_port, no TSIG,
     NOTIFY accepted from 127.0.0.1, transfers logged at info on stderr."""
-    rundir = os.path.join(workdir, "run")
-    storage = os.path.join(workdir, "storage")
-    os.makedirs(rundir, exist_ok=True)
-    os.makedirs(storage, exist_ok=True)
+    rundir, storage = knot_dirs(workdir)
     return "\n".join([
         "server:",
         "    listen: 127.0.0.1@%d" % port,
@@ -368,17 +424,23 @@ def knot_secondary_conf(workdir, port, zone, primary_port):
     ])
 
 
+def spawn_knotd(workdir, conf, port, host="127.0.0.1"):
+    """Start knotd -c conf in workdir, its output in workdir/knotd.log; the Server,
+    not awaited."""
+    logpath = os.path.join(workdir, "knotd.log")
+    with open(logpath, "wb") as log:
+        proc = subprocess.Popen([KNOTD, "-c", conf], cwd=workdir, stdout=log,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    return Server("knotd", proc, port, workdir, logpath, host)
+
+
 def start_knotd(workdir, zones, port=None, host="127.0.0.1", idle=None, ready=True):
     os.makedirs(workdir, exist_ok=True)
     port = port or free_port()
     conf = os.path.join(workdir, "knot.conf")
     with open(conf, "w") as f:
         f.write(knot_conf(workdir, port, zones, host, idle))
-    logpath = os.path.join(workdir, "knotd.log")
-    with open(logpath, "wb") as log:
-        proc = subprocess.Popen([KNOTD, "-c", conf], cwd=workdir, stdout=log,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    srv = Server("knotd", proc, port, workdir, logpath, host)
+    srv = spawn_knotd(workdir, conf, port, host)
     if ready:
         srv.wait_ready(list(zones))
     return srv

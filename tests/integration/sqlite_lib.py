@@ -19,7 +19,6 @@ import lib
 SCHEMA = "/usr/share/doc/pdns-backend-sqlite3/schema.sqlite3.sql"
 SQLITE3 = os.environ.get("SQLITE3", "/usr/bin/sqlite3")
 ZONE2SQL = os.environ.get("ZONE2SQL", "/usr/bin/zone2sql")
-KNOTD = lib.KNOTD
 
 
 def sql(db, statements, timeout=30):
@@ -105,19 +104,6 @@ def wait_answer(port, name, rdtype, want, deadline=10.0, interval=0.01):
         time.sleep(interval)
 
 
-def wait_for(pred, deadline=20.0, what="condition", interval=0.05):
-    end = time.monotonic() + deadline
-    last = None
-    while True:
-        last = pred()
-        if last:
-            return last
-        if time.monotonic() > end:
-            raise AssertionError("timed out after %.0fs waiting for %s (last %r)" % (
-                deadline, what, last))
-        time.sleep(interval)
-
-
 # --------------------------------------------------------------------------
 # knotd as a secondary (no TSIG: loopback only)
 
@@ -127,11 +113,7 @@ def start_knot_secondary(workdir, zone, primary_port, port):
     conf = os.path.join(workdir, "knot.conf")
     with open(conf, "w") as f:
         f.write(lib.knot_secondary_conf(workdir, port, zone, primary_port))
-    logpath = os.path.join(workdir, "knotd.log")
-    with open(logpath, "wb") as log:
-        proc = subprocess.Popen([KNOTD, "-c", conf], cwd=workdir, stdout=log,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    return lib.Server("knotd", proc, port, workdir, logpath)
+    return lib.spawn_knotd(workdir, conf, port)
 
 
 def knot_transfers(srv, zone):

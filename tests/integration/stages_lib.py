@@ -124,16 +124,6 @@ def wait_http(port, path="/health", deadline=15.0):
             time.sleep(0.05)
 
 
-def wait_for(pred, deadline=10.0, step=0.05):
-    """Poll pred() until true; returns its last value."""
-    end = time.monotonic() + deadline
-    while True:
-        v = pred()
-        if v or time.monotonic() > end:
-            return v
-        time.sleep(step)
-
-
 # --------------------------------------------------------------------------
 # Prometheus text format 0.0.4, parsed strictly
 

@@ -178,10 +178,8 @@ def test_dns_port_overrides_blocks_without_port(servers, tmp_path):
                           args=["-dns.port", str(default_port)], ready_zones=["example.test."])
     assert lib.soa_answered(default_port, "example.test.")
     # the block with its own port keeps it
-    end = time.monotonic() + 10
-    while not lib.soa_answered(fixed_port, "rfc4592.test."):
-        assert time.monotonic() < end, "rfc4592.test. not served on its own port %d" % fixed_port
-        time.sleep(0.05)
+    lib.wait_for(lambda: lib.soa_answered(fixed_port, "rfc4592.test."), 10,
+                 "rfc4592.test. served on its own port %d" % fixed_port)
     r, _ = lib.query(lib.make_query("rfc4592.test.", "SOA"), default_port)
     assert r.rcode() == dns.rcode.REFUSED, "rfc4592.test. also served on the -dns.port port"
     r, _ = lib.query(lib.make_query("example.test.", "SOA"), fixed_port)

@@ -181,8 +181,8 @@ class Tree:
         assert n == 1
         dl.write_atomic(self.example_path, text)
         for child in (E, "rfc4592.test.", "child.example.test."):
-            dl.wait_for(lambda: self.ds_served(child) == cds[child], 15,
-                        "the DS of %s served by its parent" % child)
+            lib.wait_for(lambda: self.ds_served(child) == cds[child], 15,
+                         "the DS of %s served by its parent" % child, interval=0.1)
         self.anchor = "test. DS %s" % cds["test."][0]
         self.other_anchor = "test. DS %s" % cds[E][0]  # another zone's key
         self.stubs = [(z, self.port) for z in SERVED]
@@ -475,8 +475,8 @@ def test_rollover(servers, tmp_path, mode):
 
     cds = dl.cds_rdatas(port, E)
     parent.publish(cds)
-    dl.wait_for(lambda: parent_ds() == {int(c.split()[0]) for c in cds}, 10,
-                "the parent serving the first DS")
+    lib.wait_for(lambda: parent_ds() == {int(c.split()[0]) for c in cds}, 10,
+                 "the parent serving the first DS", interval=0.1)
     anchor = "test. DS %s" % dl.cds_rdatas(port, "test.")[0]
     ub = dl.Unbound([anchor], [("test.", port), (E, port)])
     ub.start(probe=("test.", "SOA"))
@@ -606,8 +606,8 @@ def test_restart_keeps_keys(servers, tmp_path):
     assert "restored from the journal" in log, log
     assert "new KSK" not in log and "new ZSK" not in log, log
     # The restored zone is the zone manager's again: its signatures get refreshed.
-    dl.wait_for(lambda: rrsig_expiration(port, "www." + E, "A") > expiry, 20,
-                "signatures refreshed after the restart")
+    lib.wait_for(lambda: rrsig_expiration(port, "www." + E, "A") > expiry, 20,
+                 "signatures refreshed after the restart", interval=0.1)
     assert dl.signer_tags(port, "www." + E, "A") == before[2]
 
 
@@ -627,10 +627,11 @@ def test_reload_turns_signing_on_and_off(servers, tmp_path):
         srv.signal(signal.SIGHUP)
 
     reload_to(signed)
-    keys_on = dl.wait_for(lambda: dl.dnskeys(port, E), 15, "DNSKEY after dnssec was added")
+    keys_on = lib.wait_for(lambda: dl.dnskeys(port, E), 15, "DNSKEY after dnssec was added",
+                           interval=0.1)
     assert dl.signer_tags(port, "www." + E, "A") == set(keys_on)
     reload_to(plain)
-    dl.wait_for(lambda: not dl.dnskeys(port, E) and not dl.signer_tags(port, "www." + E, "A"),
-                15, "no DNSSEC records after dnssec was removed")
+    lib.wait_for(lambda: not dl.dnskeys(port, E) and not dl.signer_tags(port, "www." + E, "A"),
+                 15, "no DNSSEC records after dnssec was removed", interval=0.1)
     reload_to(signed)
-    assert dl.wait_for(lambda: dl.dnskeys(port, E), 15, "DNSKEY again") == keys_on
+    assert lib.wait_for(lambda: dl.dnskeys(port, E), 15, "DNSKEY again", interval=0.1) == keys_on

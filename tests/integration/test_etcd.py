@@ -5,7 +5,6 @@ data served meanwhile, no stale record after the resync), two instances reportin
 endpoint failover, etcd authentication and TLS, lease TTLs, -validate and Corefile errors.
 """
 
-import os
 import time
 
 import dns.flags
@@ -26,7 +25,8 @@ def etcd(servers):
 
 
 def ready_log(srv, pattern, deadline=20.0):
-    return el.wait_for(lambda: pattern in srv.log(), deadline, "%r in the signetd log" % pattern)
+    return lib.wait_for(lambda: pattern in srv.log(), deadline,
+                        "%r in the signetd log" % pattern, interval=0.02)
 
 
 # --------------------------------------------------------------------------
@@ -73,7 +73,7 @@ def test_readme_examples(servers, etcd):
 
     # and the SOA CoreDNS synthesizes, its serial the revision of the last change
     rev = etcd.put("/skydns/local/skydns/x7", '{"host":"10.0.0.7"}')
-    el.wait_for(lambda: el.soa_serial(p, ZONE) == rev, 5, "serial %d" % rev)
+    lib.wait_for(lambda: el.soa_serial(p, ZONE) == rev, 5, "serial %d" % rev, interval=0.02)
     rcode, soa = el.answer(p, ZONE, "SOA")
     assert soa == ["30 ns.dns.skydns.local. hostmaster.skydns.local. %d 7200 1800 86400 30"
                    % rev]
@@ -123,8 +123,8 @@ def test_changes_reach_knot_by_ixfr(servers, etcd):
                            extra="transfer {\n    to 127.0.0.1:%d\n}\ndnssec" % knot_port)
     knot = el.knot_secondary(servers, ZONE, port, port=knot_port)
     # (signetd may sign again meanwhile, keys rolling in: compare with its serial of now)
-    el.wait_for(lambda: el.soa_serial(knot.port, ZONE) == el.soa_serial(port, ZONE), 20,
-                "knotd bootstrapped")
+    lib.wait_for(lambda: el.soa_serial(knot.port, ZONE) == el.soa_serial(port, ZONE), 20,
+                 "knotd bootstrapped", interval=0.02)
 
     latencies = []
     for i in range(10):
@@ -132,7 +132,8 @@ def test_changes_reach_knot_by_ixfr(servers, etcd):
         rev = etcd.put("/skydns/local/skydns/svc%d" % i, {"host": "10.9.0.%d" % (i + 1)})
         el.wait_short(port, "svc%d.skydns.local." % i, "A", ["10.9.0.%d" % (i + 1)], 2)
         latencies.append(time.monotonic() - t0)
-        el.wait_for(lambda: el.soa_serial(port, ZONE) >= rev, 2, "serial %d" % rev)
+        lib.wait_for(lambda: el.soa_serial(port, ZONE) >= rev, 2, "serial %d" % rev,
+                     interval=0.02)
     for i in range(0, 10, 2):
         t0 = time.monotonic()
         etcd.delete("/skydns/local/skydns/svc%d" % i)
@@ -146,8 +147,8 @@ def test_changes_reach_knot_by_ixfr(servers, etcd):
     assert any(rr.rdtype == dns.rdatatype.RRSIG for rr in r.answer)
 
     # knotd follows by IXFR (NOTIFY on every change), never by a whole zone
-    el.wait_for(lambda: el.soa_serial(knot.port, ZONE) == el.soa_serial(port, ZONE), 20,
-                "knotd at signetd's serial")
+    lib.wait_for(lambda: el.soa_serial(knot.port, ZONE) == el.soa_serial(port, ZONE), 20,
+                 "knotd at signetd's serial", interval=0.02)
     assert el.short(knot.port, "svc1.skydns.local.", "A") == ["10.9.0.2"]
     assert el.short(knot.port, "svc0.skydns.local.", "A") == []
     log = knot.log()
@@ -214,16 +215,17 @@ def test_two_instances_one_serial(servers, etcd):
     r2 = etcd.put("/skydns/local/skydns/k2", {"host": "10.0.0.2"})
     r3 = etcd.delete("/skydns/local/skydns/k2")
     etcd.put("/skydns/local/other", {"host": "10.0.0.8"})  # another zone: no change here
-    el.wait_for(lambda: el.soa_serial(a.port, ZONE) == r3, 5, "a at %d" % r3)
+    lib.wait_for(lambda: el.soa_serial(a.port, ZONE) == r3, 5, "a at %d" % r3, interval=0.02)
     etcd.compact(r2)
 
     b = el.start_signetd(servers, [ZONE], [etcd.url], label="b")
-    el.wait_for(lambda: el.soa_serial(b.port, ZONE) == r3, 5, "b at %d" % r3)
+    lib.wait_for(lambda: el.soa_serial(b.port, ZONE) == r3, 5, "b at %d" % r3, interval=0.02)
     assert el.soa_serial(a.port, ZONE) == r3
 
     r4 = etcd.put("/skydns/local/skydns/k3", {"host": "10.0.0.3"})
     for s in (a, b):
-        el.wait_for(lambda: el.soa_serial(s.port, ZONE) == r4, 5, "serial %d" % r4)
+        lib.wait_for(lambda: el.soa_serial(s.port, ZONE) == r4, 5, "serial %d" % r4,
+                     interval=0.02)
         assert el.short(s.port, ZONE, "A") == ["10.0.0.1", "10.0.0.3"]
 
 
@@ -285,7 +287,7 @@ def test_tls(servers, tmp_path):
     # without a client certificate etcd refuses
     nocert = el.start_signetd(servers, [ZONE], [etcd.url], props="tls %s" % certs.ca,
                               label="nocert", ready=False)
-    el.wait_for(lambda: "not loaded" in nocert.log(), 20, "the zone not loaded")
+    lib.wait_for(lambda: "not loaded" in nocert.log(), 20, "the zone not loaded", interval=0.02)
 
 
 def test_lease_ttl(servers, etcd):

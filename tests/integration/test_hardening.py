@@ -9,7 +9,6 @@ import socket
 import stat
 import struct
 import subprocess
-import threading
 import time
 
 import dns.message
@@ -21,14 +20,6 @@ import lib
 ZONE = lib.CASE_ZONES["example.test."]
 
 
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
 def udp_latency(port, n=20):
     worst = 0.0
     for _ in range(n):
@@ -37,15 +28,6 @@ def udp_latency(port, n=20):
         assert r.rcode() == dns.rcode.NOERROR
         worst = max(worst, time.monotonic() - t)
     return worst
-
-
-def wait_for(pred, what, deadline=10.0):
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        if pred():
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for " + what)
 
 
 def closed_at_once(s, wire):
@@ -67,7 +49,7 @@ def test_ten_thousand_idle_tcp_connections(servers):
     srv = servers.signetd(label="conns", corefile=(
         "example.test:{PORT} {\n bind 127.0.0.1\n file %s\n timeouts {\n  idle 120s\n }\n"
         " limits {\n  tcp_connections %d\n }\n}\n" % (ZONE, n)), ready_zones=["example.test."])
-    before = rss_kib(srv.pid)
+    before = lib.vmrss_kib(srv.pid)
     conns = []
     try:
         for _ in range(n):
@@ -79,7 +61,7 @@ def test_ten_thousand_idle_tcp_connections(servers):
         conns[-1].sendall(struct.pack("!H", len(wire)) + wire)
         conns[-1].settimeout(5)
         assert dns.message.from_wire(lib.tcp_read_msg(conns[-1])).answer
-        after = rss_kib(srv.pid)
+        after = lib.vmrss_kib(srv.pid)
         per_conn = (after - before) * 1024 / n
         print("tcp: %d idle connections held, RSS %d -> %d KiB (%.0f bytes each)"
               % (n, before, after, per_conn))
@@ -127,7 +109,7 @@ def test_per_client_limit(servers):
             return False  # the server has not seen the close yet
         finally:
             s.close()
-    wait_for(fifth_answers, "a connection slot after one closed")
+    lib.wait_for(fifth_answers, 10, "a connection slot after one closed")
     for s in held[1:]:
         s.close()
 
@@ -165,7 +147,7 @@ def test_zone_truncated_mid_write_keeps_last_good(servers, tmp_path):
     cut = text[: len(text) // 2]
     cut = cut[: cut.rfind("\n") + 5]
     path.write_text(cut)
-    wait_for(lambda: "not loaded" in srv.log(), "the broken file to be rejected")
+    lib.wait_for(lambda: "not loaded" in srv.log(), 10, "the broken file to be rejected")
     after, _ = lib.query(lib.make_query("www.example.test.", "A"), srv.port)
     assert after.answer == before.answer
     assert "last good version" in srv.log()
@@ -193,11 +175,11 @@ def test_journal_disk_full_keeps_last_good(servers, tmp_path):
                             cwd=str(tmp_path / "w"), stdout=log, stderr=subprocess.STDOUT,
                             preexec_fn=limit_files)
     try:
-        wait_for(lambda: lib.soa_answered(port, "example.test."), "signetd", 20)
+        lib.wait_for(lambda: lib.soa_answered(port, "example.test."), 20, "signetd")
         big = "".join("bulk%d TXT \"%s\"\n" % (i, "x" * 200) for i in range(4000))
         zone.write_text(base.replace("2024010101", "2024010102") + big)
         logtext = lambda: open(str(tmp_path / "w" / "signetd.log")).read()
-        wait_for(lambda: "the journal failed" in logtext(), "the journal to fail", 20)
+        lib.wait_for(lambda: "the journal failed" in logtext(), 20, "the journal to fail")
         r, _ = lib.query(lib.make_query("example.test.", "SOA"), port)
         assert r.answer[0][0].serial == 2024010101
         import urllib.request
@@ -234,7 +216,7 @@ def test_user_drops_privileges_and_safe_modes(servers, tmp_path):
     for p in privates:
         assert stat.S_IMODE(os.stat(p).st_mode) == 0o600, p
     journal = os.path.join(storage, "journal.sqlite")
-    wait_for(lambda: os.path.exists(journal), "the journal")
+    lib.wait_for(lambda: os.path.exists(journal), 10, "the journal")
     assert stat.S_IMODE(os.stat(journal).st_mode) & 0o007 == 0
     assert os.stat(journal).st_uid == pwd.getpwnam("nobody").pw_uid
 
@@ -265,7 +247,7 @@ def test_concurrent_transfers_limit(servers, tmp_path):
     stalled.connect(("127.0.0.1", srv.port))
     stalled.sendall(struct.pack("!H", len(axfr)) + axfr)
     stalled.recv(2)  # the transfer has started; it is never read further
-    wait_for(lambda: "AXFR of serial" in srv.log(), "the first transfer to start")
+    lib.wait_for(lambda: "AXFR of serial" in srv.log(), 10, "the first transfer to start")
     second = lib.tcp_connect(srv.port)
     second.sendall(struct.pack("!H", len(axfr)) + axfr)
     r = dns.message.from_wire(lib.tcp_read_msg(second))
@@ -281,7 +263,7 @@ def test_concurrent_transfers_limit(servers, tmp_path):
             return dns.message.from_wire(lib.tcp_read_msg(s)).rcode() == dns.rcode.NOERROR
         finally:
             s.close()
-    wait_for(transfer_ok, "transfers after the stalled one closed")
+    lib.wait_for(transfer_ok, 10, "transfers after the stalled one closed")
 
 
 def test_source_failure_in_metrics_and_ready(servers, tmp_path):
@@ -301,7 +283,8 @@ def test_source_failure_in_metrics_and_ready(servers, tmp_path):
         return None
     assert errors() == 0
     zone.write_text("$ORIGIN example.test.\n@ 300 SOA ns h 2 1 1 1 1\nbroken A not-an-address\n")
-    wait_for(lambda: (errors() or 0) >= 1, "signet_source_errors_total to count the failure")
+    lib.wait_for(lambda: (errors() or 0) >= 1, 10,
+                 "signet_source_errors_total to count the failure")
     r, _ = lib.query(lib.make_query("example.test.", "SOA"), srv.port)
     assert r.answer[0][0].serial == 2024010101
 

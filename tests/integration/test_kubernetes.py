@@ -294,8 +294,9 @@ def test_changes_answered_signed_and_transferred(servers, tmp_path):
              "storage %s" % (tmp_path / "var")]
     srv = k.start_signetd(servers, fake.url, zones=("cluster.local",), extra=extra)
     sec = k.knot_secondary(servers, "cluster.local.", srv.port, port=kport)
-    k.wait_until(lambda: k.soa_serial(sec.port, "cluster.local.") ==
-                 k.soa_serial(srv.port, "cluster.local."), 30, 0.1, "the first transfer")
+    lib.wait_for(lambda: k.soa_serial(sec.port, "cluster.local.") ==
+                 k.soa_serial(srv.port, "cluster.local."), 30, "the first transfer",
+                 interval=0.1)
 
     def answered(name, qtype, want):
         def probe():
@@ -338,7 +339,7 @@ def test_changes_answered_signed_and_transferred(servers, tmp_path):
         act()
         if probe is None:
             continue
-        k.wait_until(probe, 5.0, 0.002, what)
+        lib.wait_for(probe, 5.0, what, interval=0.002)
         dt = time.monotonic() - t0
         times.append((what, dt))
         serial = k.soa_serial(srv.port, "cluster.local.")
@@ -346,8 +347,8 @@ def test_changes_answered_signed_and_transferred(servers, tmp_path):
         # Signed: the answer carries its RRSIG.
         r = k.ask(srv, "cluster.local.", "SOA", do=True)
         assert any(rr.rdtype == dns.rdatatype.RRSIG for rr in r.answer), r
-        k.wait_until(lambda: k.soa_serial(sec.port, "cluster.local.") == serial, 10, 0.02,
-                     "knotd to reach serial %d after %s" % (serial, what))
+        lib.wait_for(lambda: k.soa_serial(sec.port, "cluster.local.") == serial, 10,
+                     "knotd to reach serial %d after %s" % (serial, what), interval=0.02)
     slow = [(w, round(t * 1000)) for w, t in times if t > 0.2]
     assert not slow, "answered later than 200 ms: %s" % slow
     log = sec.log()
@@ -390,19 +391,19 @@ def test_gone_event_relists(watched):
     deleted without an event (lost to compaction) is gone from the zone."""
     fake, srv = watched
     fake.apply(k.service("lost", ips=("10.8.0.2",)))
-    k.wait_until(name_is(srv, "lost.default.svc.cluster.local.", ["10.8.0.2"]), 5)
+    lib.wait_for(name_is(srv, "lost.default.svc.cluster.local.", ["10.8.0.2"]), 5, interval=0.005)
     fake.delete(k.service("lost"), silent=True)
     fake.apply(k.service("quiet", ips=("10.8.0.3",)))
     fake.gone("event")
-    k.wait_until(name_is(srv, "lost.default.svc.cluster.local.", "NXDOMAIN"), 5)
-    k.wait_until(name_is(srv, "quiet.default.svc.cluster.local.", ["10.8.0.3"]), 5)
+    lib.wait_for(name_is(srv, "lost.default.svc.cluster.local.", "NXDOMAIN"), 5, interval=0.005)
+    lib.wait_for(name_is(srv, "quiet.default.svc.cluster.local.", ["10.8.0.3"]), 5, interval=0.005)
     stays(srv, "lost.default.svc.cluster.local.", "NXDOMAIN")
     assert name_is(srv, "keep.default.svc.cluster.local.", ["10.8.0.1"])()
     assert fake.stats()["gone_sent"] >= 1
     assert "listing again" in srv.log()
     # And the watch goes on from the new list.
     fake.apply(k.service("after", ips=("10.8.0.4",)))
-    k.wait_until(name_is(srv, "after.default.svc.cluster.local.", ["10.8.0.4"]), 5)
+    lib.wait_for(name_is(srv, "after.default.svc.cluster.local.", ["10.8.0.4"]), 5, interval=0.005)
 
 
 def test_gone_http_after_outage(watched):
@@ -411,7 +412,8 @@ def test_gone_http_after_outage(watched):
     lists again, and the deleted service is not served."""
     fake, srv = watched
     fake.apply(k.service("doomed", ips=("10.8.1.1",)))
-    k.wait_until(name_is(srv, "doomed.default.svc.cluster.local.", ["10.8.1.1"]), 5)
+    lib.wait_for(name_is(srv, "doomed.default.svc.cluster.local.", ["10.8.1.1"]), 5,
+                 interval=0.005)
     fake.block(watch=True)
     fake.drop()
     time.sleep(0.3)  # reconnects meet 503 and back off
@@ -421,7 +423,7 @@ def test_gone_http_after_outage(watched):
     # Still served from the last good data while the API server cannot be watched.
     assert name_is(srv, "doomed.default.svc.cluster.local.", ["10.8.1.1"])()
     fake.block(watch=False)
-    k.wait_until(name_is(srv, "doomed.default.svc.cluster.local.", "NXDOMAIN"), 15)
+    lib.wait_for(name_is(srv, "doomed.default.svc.cluster.local.", "NXDOMAIN"), 15, interval=0.005)
     stays(srv, "doomed.default.svc.cluster.local.", "NXDOMAIN")
     assert fake.stats()["gone_sent"] >= 1
 
@@ -434,11 +436,11 @@ def test_dropped_watch_resumes(watched):
     for i in range(3):
         fake.drop()
         fake.apply(k.service("d%d" % i, ips=("10.8.2.%d" % (i + 1),)))
-        k.wait_until(name_is(srv, "d%d.default.svc.cluster.local." % i,
-                             ["10.8.2.%d" % (i + 1)]), 5)
+        lib.wait_for(name_is(srv, "d%d.default.svc.cluster.local." % i,
+                             ["10.8.2.%d" % (i + 1)]), 5, interval=0.005)
     fake.drop()
     fake.delete(k.service("d0"))
-    k.wait_until(name_is(srv, "d0.default.svc.cluster.local.", "NXDOMAIN"), 5)
+    lib.wait_for(name_is(srv, "d0.default.svc.cluster.local.", "NXDOMAIN"), 5, interval=0.005)
     st = fake.stats()
     assert st["drops"] >= 3 and st["lists"] == lists, st
 
@@ -456,7 +458,7 @@ def test_bookmarks_keep_the_watch_current(watched):
     fake.compact()
     fake.drop()
     fake.apply(k.service("fresh", ips=("10.8.3.1",)))
-    k.wait_until(name_is(srv, "fresh.default.svc.cluster.local.", ["10.8.3.1"]), 5)
+    lib.wait_for(name_is(srv, "fresh.default.svc.cluster.local.", ["10.8.3.1"]), 5, interval=0.005)
     after = fake.stats()
     assert after["gone_sent"] == before["gone_sent"], after
     assert after["lists"] == before["lists"], after
@@ -477,7 +479,7 @@ def test_api_down_at_start(servers):
     fake = servers._track(lambda: k.FakeKube(proc, port, workdir, os.devnull))
     assert proc.stdout.readline().startswith(b"READY")
     fake.apply(k.namespace("default"), k.service("late", ips=("10.9.0.1",)))
-    k.wait_until(name_is(srv, "late.default.svc.cluster.local.", ["10.9.0.1"]), 20)
+    lib.wait_for(name_is(srv, "late.default.svc.cluster.local.", ["10.9.0.1"]), 20, interval=0.005)
 
 
 # --------------------------------------------------------------------------
@@ -506,7 +508,8 @@ def test_in_cluster_token_rotation(servers, tmp_path):
     fake.token("token-2-rotated")
     fake.drop()  # the watches reconnect, with the new token
     fake.apply(k.service("rotated", ips=("10.3.0.9",)))
-    k.wait_until(name_is(srv, "rotated.default.svc.cluster.local.", ["10.3.0.9"]), 10)
+    lib.wait_for(name_is(srv, "rotated.default.svc.cluster.local.", ["10.3.0.9"]), 10,
+                 interval=0.005)
     assert "changed; using the new one" in srv.log()
 
 
@@ -540,8 +543,8 @@ def test_kubeconfig_context_client_cert(servers, tmp_path):
         ["10.3.0.1"]
     assert k.rdatas(k.ask(srv, "kubernetes.default.svc.tls.test.", "A"), "A") == ["10.3.0.1"]
     fake.apply(k.service("more", ips=("10.3.0.5",)))
-    k.wait_until(name_is(srv, "more.default.svc.tls.test.", ["10.3.0.5"]), 10)
-    k.wait_until(name_is(srv, "more.default.svc.cluster.local.", ["10.3.0.5"]), 10)
+    lib.wait_for(name_is(srv, "more.default.svc.tls.test.", ["10.3.0.5"]), 10, interval=0.005)
+    lib.wait_for(name_is(srv, "more.default.svc.cluster.local.", ["10.3.0.5"]), 10, interval=0.005)
     assert srv.stop() == 0
     assert os.listdir(tmp) == []  # removed when the cluster closed
 
@@ -554,11 +557,11 @@ def test_reload_keeps_cluster_and_serial(servers):
     serial = k.soa_serial(srv.port, "cluster.local.")
     lists = fake.stats()["lists"]
     srv.signal(signal.SIGHUP)
-    k.wait_until(lambda: "reload done" in srv.log(), 10)
+    lib.wait_for(lambda: "reload done" in srv.log(), 10, interval=0.005)
     assert k.soa_serial(srv.port, "cluster.local.") == serial
     assert fake.stats()["lists"] == lists
     fake.apply(k.service("new", ips=("10.3.0.2",)))
-    k.wait_until(name_is(srv, "new.default.svc.cluster.local.", ["10.3.0.2"]), 5)
+    lib.wait_for(name_is(srv, "new.default.svc.cluster.local.", ["10.3.0.2"]), 5, interval=0.005)
     assert k.soa_serial(srv.port, "cluster.local.") > serial
 
 
@@ -592,7 +595,7 @@ def test_scale_10000_services(servers):
     fake = k.start_fake(servers)
     n = 10000
     base = k.start_signetd(servers, fake.url, zones=("cluster.local",), label="empty")
-    rss_empty = k.rss_kb(base.pid)
+    rss_empty = lib.vmrss_kib(base.pid)
     base.stop()
     load_fake(fake, bulk_objects(n))
     t0 = time.monotonic()
@@ -611,11 +614,12 @@ def test_scale_10000_services(servers):
     assert k.rdatas(r, "SRV") == ["10 100 80 svc-09999.ns9.svc.cluster.local."]
     rev = "%d.%d.%d.10.in-addr.arpa." % (9999 % 256, 9999 // 256, 100)
     assert k.rdatas(k.ask(srv, rev, "PTR"), "PTR") == ["svc-09999.ns9.svc.cluster.local."]
-    rss = k.rss_kb(srv.pid)
+    rss = lib.vmrss_kib(srv.pid)
     # An event still takes effect promptly at this size.
     t1 = time.monotonic()
     fake.apply(k.service("svc-00000", ns="ns0", ips=("10.200.0.1",)))
-    k.wait_until(name_is(srv, "svc-00000.ns0.svc.cluster.local.", ["10.200.0.1"]), 10)
+    lib.wait_for(name_is(srv, "svc-00000.ns0.svc.cluster.local.", ["10.200.0.1"]), 10,
+                 interval=0.005)
     ev_ms = (time.monotonic() - t1) * 1000
     print("\n10,000 services x 3 endpoints (ASan build): ready in %.1f s, VmRSS %d MB "
           "(empty %d MB), %.2f KB per service; one event answered in %.0f ms"
@@ -634,11 +638,11 @@ def test_latency_events(servers):
         ip = "10.77.%d.%d" % (i // 256, i % 256)
         t0 = time.monotonic()
         fake.apply(k.service("lat-%d" % i, ips=(ip,)))
-        k.wait_until(name_is(srv, name, [ip]), 5, 0.001)
+        lib.wait_for(name_is(srv, name, [ip]), 5, interval=0.001)
         lat.append(time.monotonic() - t0)
         t0 = time.monotonic()
         fake.delete(k.service("lat-%d" % i))
-        k.wait_until(name_is(srv, name, "NXDOMAIN"), 5, 0.001)
+        lib.wait_for(name_is(srv, name, "NXDOMAIN"), 5, interval=0.001)
         lat.append(time.monotonic() - t0)
     lat.sort()
     p50 = statistics.median(lat) * 1000

@@ -1,7 +1,8 @@
 """prometheus (/metrics, CoreDNS's names and labels), health (/health) and ready (/ready)."""
 
 import dns.name
-import dns.rcode
+import dns.query
+import dns.zone
 import pytest
 
 import lib
@@ -96,8 +97,9 @@ def test_cache_hit_is_counted(servers, tmp_path):
 def test_zone_serial_follows_the_zone(servers, tmp_path):
     srv, mport, _, _ = _start(servers, tmp_path, file_props="reload 1s")
     sl.write(tmp_path / "db.example.org", sl.ZONE.replace("hostmaster 1", "hostmaster 7"))
-    assert sl.wait_for(lambda: sl.sample(sl.scrape(mport), "signet_zone_serial",
-                                         zone="example.org.") == 7, deadline=15)
+    lib.wait_for(lambda: sl.sample(sl.scrape(mport), "signet_zone_serial",
+                                   zone="example.org.") == 7, deadline=15,
+                 what="signet_zone_serial 7")
 
 
 def test_health_and_ready(servers, tmp_path):
@@ -167,15 +169,14 @@ def test_signet_zone_counters(servers, tmp_path):
     fams = sl.scrape(mport)
     assert sl.sample(fams, "signet_xfr_total", type="AXFR", **labels) == 0
     assert sl.sample(fams, "signet_source_errors_total", source="file", **labels) == 0
-    import dns.query
-    import dns.zone
     z = dns.zone.from_xfr(dns.query.xfr("127.0.0.1", "example.org.", port=srv.port, timeout=5))
     assert z.origin == dns.name.from_text("example.org.")
     fams = sl.scrape(mport)
     assert sl.sample(fams, "signet_xfr_total", type="AXFR", **labels) == 1
     assert sl.sample(fams, "signet_xfr_total", type="IXFR", **labels) == 0
     sl.write(db, sl.ZONE + "broken IN A not-an-address\n")
-    assert sl.wait_for(lambda: (sl.sample(sl.scrape(mport), "signet_source_errors_total",
-                                          source="file", **labels) or 0) >= 1, deadline=15)
+    lib.wait_for(lambda: (sl.sample(sl.scrape(mport), "signet_source_errors_total",
+                                    source="file", **labels) or 0) >= 1, deadline=15,
+                 what="signet_source_errors_total to count the failure")
     # The zone is still served, and the serial has not moved.
     assert sl.sample(sl.scrape(mport), "signet_zone_serial", **labels) == 1

@@ -35,11 +35,7 @@ def broken_zone(serial):
     return text
 
 
-def write_atomic(path, text):
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
+write_atomic = lib.write_atomic
 
 
 def write_in_place(path, text):
@@ -57,20 +53,6 @@ def www_of(srv):
     r, _ = lib.query(lib.make_query("www." + ZONE, "A"), srv.port)
     assert r.rcode() == dns.rcode.NOERROR, r
     return r.answer[0][0].to_text()
-
-
-def wait_for(pred, deadline=10.0, what="condition"):
-    end = time.monotonic() + deadline
-    last = None
-    while time.monotonic() < end:
-        try:
-            last = pred()
-            if last:
-                return last
-        except (TimeoutError, AssertionError) as e:
-            last = e
-        time.sleep(0.05)
-    pytest.fail("timed out after %.0fs waiting for %s (last: %r)" % (deadline, what, last))
 
 
 class QueryStream:
@@ -182,7 +164,7 @@ def test_sighup_reloads_without_losing_a_query(reload_server):
     assert len(seen_serials) >= 3, "the stream saw only serials %s: reloads too slow" % (
         sorted(seen_serials))
     # the last version is served, over UDP and TCP
-    wait_for(lambda: serial_of(srv) == 7, what="serial 7 after the last SIGHUP")
+    lib.wait_for(lambda: serial_of(srv) == 7, 10, "serial 7 after the last SIGHUP")
     assert serial_of(srv, tcp=True) == 7
     assert www_of(srv) == "192.0.2.17"
 
@@ -191,7 +173,7 @@ def test_broken_zone_keeps_old_zone(reload_server):
     srv, path = reload_server
     write_atomic(path, zone_text(2, "192.0.2.20"))
     srv.signal(signal.SIGHUP)
-    wait_for(lambda: serial_of(srv) == 2, what="serial 2")
+    lib.wait_for(lambda: serial_of(srv) == 2, 10, "serial 2")
     log_before = len(srv.log())
     write_in_place(path, broken_zone(3))
     srv.signal(signal.SIGHUP)
@@ -205,7 +187,7 @@ def test_broken_zone_keeps_old_zone(reload_server):
             re.escape(os.path.basename(path)), BROKEN_LINE)
         return re.search(pat, new, re.M) and new
 
-    log = wait_for(complained, what="a log line saying why the zone did not load")
+    log = lib.wait_for(complained, 10, "a log line saying why the zone did not load")
     assert srv.alive()
     for _ in range(20):  # still the old zone, not SERVFAIL, not the half-new one
         assert serial_of(srv) == 2
@@ -213,7 +195,7 @@ def test_broken_zone_keeps_old_zone(reload_server):
     # fixing the file and signalling again loads it
     write_atomic(path, zone_text(4, "192.0.2.40"))
     srv.signal(signal.SIGHUP)
-    wait_for(lambda: serial_of(srv) == 4, what="serial 4 after fixing the zone")
+    lib.wait_for(lambda: serial_of(srv) == 4, 10, "serial 4 after fixing the zone")
     assert www_of(srv) == "192.0.2.40", log
 
 
@@ -231,13 +213,13 @@ def test_reload_directive_picks_up_changes(servers, tmp_path):
     time.sleep(1.1)  # let at least one poll see the first version
     write_in_place(path, zone_text(2, "192.0.2.20"))
     t0 = time.monotonic()
-    wait_for(lambda: serial_of(srv) == 2, deadline=6.0, what="serial 2 without a signal")
+    lib.wait_for(lambda: serial_of(srv) == 2, 6.0, "serial 2 without a signal")
     elapsed = time.monotonic() - t0
     assert www_of(srv) == "192.0.2.20"
     assert elapsed < 4.0, "took %.1f s with 'reload 1s'" % elapsed
     # a second change is picked up as well
     write_atomic(path, zone_text(3, "192.0.2.30"))
-    wait_for(lambda: serial_of(srv) == 3, deadline=6.0, what="serial 3 without a signal")
+    lib.wait_for(lambda: serial_of(srv) == 3, 6.0, "serial 3 without a signal")
     assert www_of(srv) == "192.0.2.30"
 
 
@@ -250,7 +232,7 @@ def test_changed_data_same_serial_increments(reload_server):
     assert serial_of(srv) == 1
     write_atomic(path, zone_text(1, "192.0.2.99"))
     srv.signal(signal.SIGHUP)
-    wait_for(lambda: www_of(srv) == "192.0.2.99", what="new data under the old serial")
+    lib.wait_for(lambda: www_of(srv) == "192.0.2.99", 10, "new data under the old serial")
     assert serial_of(srv) > 1
 
 
@@ -273,8 +255,9 @@ def test_sighup_reloads_corefile(servers, tmp_path):
     with open(conf, "w") as f:
         f.write(good + "\nbroken.test:%d {\n    file\n" % srv.port)  # unclosed block
     srv.signal(signal.SIGHUP)
-    wait_for(lambda: re.search(r"^\[(ERROR|WARN|WARNING)\] .*Corefile", srv.log()[log_before:],
-                               re.M), what="a log line about the broken Corefile")
+    lib.wait_for(lambda: re.search(r"^\[(ERROR|WARN|WARNING)\] .*Corefile",
+                                   srv.log()[log_before:], re.M),
+                 10, "a log line about the broken Corefile")
     assert srv.alive()
     assert serial_of(srv) == 1
     r, _ = lib.query(lib.make_query("other.test.", "SOA"), srv.port)
@@ -283,5 +266,5 @@ def test_sighup_reloads_corefile(servers, tmp_path):
     with open(conf, "w") as f:
         f.write(good)
     srv.signal(signal.SIGHUP)
-    wait_for(lambda: serial_of(srv, "other.test.") == 5, what="other.test. after SIGHUP")
+    lib.wait_for(lambda: serial_of(srv, "other.test.") == 5, 10, "other.test. after SIGHUP")
     assert serial_of(srv) == 1

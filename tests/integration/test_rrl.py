@@ -3,7 +3,6 @@ flooding UDP gets about the configured rate of answers, slipped truncated answer
 between, others nothing; other networks, TCP and report-only are not limited."""
 
 import socket
-import struct
 import time
 
 import dns.flags

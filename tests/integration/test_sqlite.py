@@ -103,8 +103,8 @@ def test_changes_reach_answers_and_knot_by_ixfr(servers):
     knot = servers._track(lambda: sqlite_lib.start_knot_secondary(
         servers.workdir("knot"), ZONE, port, knot_port))
     serial0 = sqlite_lib.soa_serial(port, ZONE)
-    sqlite_lib.wait_for(lambda: sqlite_lib.soa_serial(knot_port, ZONE) == serial0, 30,
-                        "knotd's first transfer")
+    lib.wait_for(lambda: sqlite_lib.soa_serial(knot_port, ZONE) == serial0, 30,
+                 "knotd's first transfer")
 
     changes = [
         ("UPDATE records SET content = '192.0.2.81' "
@@ -129,8 +129,8 @@ def test_changes_reach_answers_and_knot_by_ixfr(servers):
         new = sqlite_lib.soa_serial(port, ZONE)
         assert new is not None and new != serial
         serial = new
-        sqlite_lib.wait_for(lambda: sqlite_lib.soa_serial(knot_port, ZONE) == serial, 30,
-                            "knotd at serial %d" % serial)
+        lib.wait_for(lambda: sqlite_lib.soa_serial(knot_port, ZONE) == serial, 30,
+                     "knotd at serial %d" % serial)
         assert sqlite_lib.answer(knot_port, name, rdtype) == want
     kinds = sqlite_lib.knot_transfers(knot, ZONE)
     assert kinds[0] == "AXFR" and kinds[1:] and set(kinds[1:]) == {"IXFR"}, (
@@ -194,8 +194,8 @@ def test_deleted_database_keeps_the_last_zone(servers):
     backup = db + ".bak"
     shutil.copy(db, backup)
     os.unlink(db)
-    sqlite_lib.wait_for(lambda: "the last good version stays" in signet.log(), 10,
-                        "the error in the log")
+    lib.wait_for(lambda: "the last good version stays" in signet.log(), 10,
+                 "the error in the log")
     assert re.search(r"\[ERROR\] zone: \S*Corefile:\d+: sqlite: cannot open database pdns\.sqlite: "
                      r"No such file or directory", signet.log()), signet.log()[-3000:]
     for _ in range(3):
@@ -224,7 +224,7 @@ def test_missing_database_at_start(servers):
     assert re.search(r"Corefile:3: sqlite: cannot open database pdns\.sqlite: "
                      r"No such file or directory", r.stdout), r.stdout
     signet = start_sqlite_signetd(servers, db, ready=False)
-    sqlite_lib.wait_for(lambda: "not loaded" in signet.log(), 10, "the error at start")
+    lib.wait_for(lambda: "not loaded" in signet.log(), 10, "the error at start")
     assert "cannot open database pdns.sqlite" in signet.log()
     assert signet.alive()
     # the file appears: served within a poll
@@ -242,8 +242,8 @@ def test_database_opened_read_only(servers):
     serial = sqlite_lib.soa_serial(signet.port, ZONE)
     sqlite_lib.sql(db, "UPDATE records SET ttl = 60 WHERE name = 'www.example.test' "
                        "AND type = 'A'")
-    sqlite_lib.wait_for(lambda: sqlite_lib.soa_serial(signet.port, ZONE) != serial, 10,
-                        "the change to be served")
+    lib.wait_for(lambda: sqlite_lib.soa_serial(signet.port, ZONE) != serial, 10,
+                 "the change to be served")
     with open(db, "rb") as f:
         before = f.read()
     time.sleep(2 * POLL)

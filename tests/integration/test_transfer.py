@@ -157,8 +157,8 @@ def test_refused_secondaries(servers, tmp_path):
         "address not allowed by transfer": 1,
     }
     for what, n in lines.items():
-        xp.wait_for(lambda: xp.signetd_log_count(prim, "refused: " + what) >= n, 30,
-                    "signetd to log a transfer refused: %s" % what)
+        lib.wait_for(lambda: xp.signetd_log_count(prim, "refused: " + what) >= n, 30,
+                     "signetd to log a transfer refused: %s" % what)
     # the secondaries tell the same story, and serve nothing
     knot.wait_log(r"\[example\.test\.\] [^\n]*(BADSIG|bad signature|TSIG)", deadline=30)
     named.wait_log(r"transfer of 'example\.test/IN' from [^\n]*REFUSED", deadline=30)

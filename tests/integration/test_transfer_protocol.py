@@ -346,8 +346,8 @@ def test_notify_out_retried_until_acknowledged(servers, tmp_path):
         ack.use_tsig(keyring=key.dnspython(), keyname=key.name)
         ack.request_mac = m.mac
         sock.sendto(ack.to_wire(), got[2][2])
-        xp.wait_for(lambda: "serial 1: 127.0.0.1 acknowledged" in srv.log(), 10,
-                    "signetd to log the acknowledgement")
+        lib.wait_for(lambda: "serial 1: 127.0.0.1 acknowledged" in srv.log(), 10,
+                     "signetd to log the acknowledgement")
         # no more for serial 1 (the next retry would be 4 s later)
         sock.settimeout(5)
         with pytest.raises(socket.timeout):
@@ -376,7 +376,7 @@ def test_serial_policy(servers, tmp_path, policy):
         assert first == expect_first[policy], (policy, first)
     # the data changes, the file's serial does not (keep: it moves to 9)
     xp.write_atomic(srv.zonefile, small_zone(9 if policy == "keep" else 7, www="192.0.2.99"))
-    xp.wait_for(lambda: xp.soa_serial(srv.port, ZONE) != first, 10, "a new serial")
+    lib.wait_for(lambda: xp.soa_serial(srv.port, ZONE) != first, 10, "a new serial")
     second = xp.soa_serial(srv.port, ZONE)
     if policy == "keep":
         assert second == 9

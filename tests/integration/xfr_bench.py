@@ -134,15 +134,6 @@ def signetd_corefile(zonefile, storage, port):
     ])
 
 
-def wait(pred, deadline, what):
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        if pred():
-            return
-        time.sleep(0.2)
-    raise RuntimeError("timed out waiting for " + what)
-
-
 def change_one_record(path, new_serial):
     """The first host's A record gets another address; the SOA serial is set."""
     with open(path) as f:
@@ -197,7 +188,8 @@ def main():
         sp = subprocess.Popen([a.signetd, "-conf", os.path.join(sdir, "Corefile")], cwd=sdir,
                               stdout=slog, stderr=subprocess.STDOUT)
         procs.append(sp)
-        wait(lambda: soa(sport) is not None, 600, "signetd to sign and serve")
+        lib.wait_for(lambda: soa(sport) is not None, 600, "signetd to sign and serve",
+                     interval=0.2)
         s_ready = time.monotonic() - t0
 
         # knotd
@@ -214,7 +206,8 @@ def main():
         kp = subprocess.Popen([lib.KNOTD, "-c", kconf], cwd=kdir, stdout=klog,
                               stderr=subprocess.STDOUT)
         procs.append(kp)
-        wait(lambda: soa(kport) is not None, 600, "knotd to sign and serve")
+        lib.wait_for(lambda: soa(kport) is not None, 600, "knotd to sign and serve",
+                     interval=0.2)
         k_ready = time.monotonic() - t0
 
         results.append(dict(measure("signetd", sport, a.rounds), ready_seconds=s_ready))
@@ -223,11 +216,13 @@ def main():
         # one A record changes: IXFR size
         s_old, k_old = soa(sport), soa(kport)
         change_one_record(szone, s_old + 1)
-        wait(lambda: soa(sport) == s_old + 1, 600, "signetd to serve the change")
+        lib.wait_for(lambda: soa(sport) == s_old + 1, 600, "signetd to serve the change",
+                     interval=0.2)
         change_one_record(kzone, 1)  # knot: serial-policy increment, the file's is ignored
         subprocess.run([KNOTC, "-c", kconf, "zone-reload", ORIGIN], check=True,
                        capture_output=True)
-        wait(lambda: soa(kport) not in (None, k_old), 600, "knotd to serve the change")
+        lib.wait_for(lambda: soa(kport) not in (None, k_old), 600, "knotd to serve the change",
+                     interval=0.2)
         for r, port, old in ((results[0], sport, s_old), (results[1], kport, k_old)):
             _, nbytes, msgs, recs = kdig_xfr(port, "IXFR", old)
             r.update(ixfr_bytes=nbytes, ixfr_messages=msgs, ixfr_records=recs)

@@ -32,7 +32,6 @@ import struct
 import subprocess
 import time
 
-import dns.exception
 import dns.message
 import dns.name
 import dns.rcode
@@ -78,35 +77,10 @@ class Key:
             self.name, self.alg, self.secret)
 
 
-def wait_for(pred, deadline=20.0, what="condition", interval=0.05):
-    """Poll pred() until it returns something true; AssertionError with the last
-    value (or exception) after the deadline."""
-    end = time.monotonic() + deadline
-    last = None
-    while True:
-        try:
-            last = pred()
-            if last:
-                return last
-        except (OSError, TimeoutError, AssertionError, dns.exception.DNSException) as e:
-            last = e
-        if time.monotonic() > end:
-            raise AssertionError("timed out after %.0fs waiting for %s (last: %r)"
-                                 % (deadline, what, last))
-        time.sleep(interval)
-
-
 def soa_serial(port, zone, host="127.0.0.1", timeout=1.0):
     """The SOA serial a server answers for zone over UDP, or None."""
-    q = lib.make_query(zone, "SOA")
-    data = lib.udp_raw(q.to_wire(), port, host, timeout)
-    if data is None:
-        return None
-    try:
-        r = dns.message.from_wire(data)
-    except Exception:
-        return None
-    if r.id != q.id or r.rcode() != dns.rcode.NOERROR or not r.answer:
+    r = lib.soa_response(port, zone, host, timeout)
+    if r is None:
         return None
     for rrset in r.answer:
         if rrset.rdtype == dns.rdatatype.SOA:
@@ -122,8 +96,8 @@ def wait_serial(port, zone, serial, deadline=30.0, what=None, srv=None):
             raise RuntimeError("%s exited (%s); log:\n%s" % (srv.kind, srv.proc.returncode,
                                                                srv.log()[-3000:]))
         return soa_serial(port, zone) == serial
-    return wait_for(probe, deadline,
-                    what or "serial %d of %s on port %d" % (serial, zone, port))
+    return lib.wait_for(probe, deadline,
+                        what or "serial %d of %s on port %d" % (serial, zone, port))
 
 
 # --------------------------------------------------------------------------
@@ -234,11 +208,7 @@ def diff_lines(a, b, label_a="a", label_b="b", limit=30):
     return "\n".join(out)
 
 
-def write_atomic(path, text):
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
+write_atomic = lib.write_atomic
 
 
 # --------------------------------------------------------------------------
@@ -323,7 +293,8 @@ class Secondary(lib.Server):
                     self.kind, self.proc.returncode, self.log()[-3000:]))
             return len(rx.findall(self.log())) >= count
         try:
-            return wait_for(probe, deadline, "%s log: %r x%d" % (self.kind, pattern, count))
+            return lib.wait_for(probe, deadline,
+                                "%s log: %r x%d" % (self.kind, pattern, count))
         except AssertionError as e:
             raise AssertionError("%s\n%s log (tail):\n%s" % (e, self.kind, self.log()[-4000:]))
 
@@ -343,10 +314,7 @@ def knot_secondary_conf(workdir, port, zone, primary_port, key, source=None):
     """knotd as a secondary of 127.0.0.1@primary_port; key None: unsigned requests.
     The zone is kept in knotd's journal (journal-content: all), so a restarted
     knotd still has it and asks for what changed since."""
-    rundir = os.path.join(workdir, "run")
-    storage = os.path.join(workdir, "storage")
-    os.makedirs(rundir, exist_ok=True)
-    os.makedirs(storage, exist_ok=True)
+    rundir, storage = lib.knot_dirs(workdir)
     lines = [
         "server:",
         "    listen: 127.0.0.1@%d" % port,
@@ -544,9 +512,9 @@ def wait_secondary(srv, zone, serial=None, deadline=30.0):
         s = soa_serial(srv.port, zone, timeout=0.3)
         return s is not None and (serial is None or s == serial)
     try:
-        wait_for(probe, deadline, "%s to serve %s%s" % (srv.kind, zone,
-                                                       "" if serial is None else
-                                                       " serial %d" % serial))
+        lib.wait_for(probe, deadline, "%s to serve %s%s" % (srv.kind, zone,
+                                                           "" if serial is None else
+                                                           " serial %d" % serial))
     except AssertionError as e:
         raise AssertionError("%s\n%s log (tail):\n%s" % (e, srv.kind, srv.log()[-4000:]))
     return srv
