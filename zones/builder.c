@@ -590,47 +590,67 @@ static void link_node(zone_t *z, zone_node_t *node)
 
 /* Each RRset's signatures are the run of the node's RRSIGs whose type covered is its type
  * (RRSIG RDATA sorts by type covered first); the RRset points at that slice. */
-static int link_signatures(zone_t *z)
+static int link_signatures(zone_t *z, zone_node_t *node)
 {
-	for (uint32_t k = 0; k < z->nnodes; k++) {
-		zone_node_t *node = z->nodes[k];
-		const zone_rrset_t *sigs = zone_node_rrset(node, RR_RRSIG);
-		if (sigs == NULL) {
+	const zone_rrset_t *sigs = zone_node_rrset(node, RR_RRSIG);
+	if (sigs == NULL) {
+		return E_OK;
+	}
+	for (uint16_t i = 0; i < node->nrrsets; i++) {
+		zone_rrset_t *rs = &node->rrsets[i];
+		uint32_t pos = 0, start = 0, end = 0;
+		uint16_t count = 0, rdlen;
+		const uint8_t *rd;
+		if (rs->type == RR_RRSIG) {
 			continue;
 		}
-		for (uint16_t i = 0; i < node->nrrsets; i++) {
-			zone_rrset_t *rs = &node->rrsets[i];
-			uint32_t pos = 0, start = 0, end = 0;
-			uint16_t count = 0, rdlen;
-			const uint8_t *rd;
-			if (rs->type == RR_RRSIG) {
-				continue;
-			}
-			while ((rd = zone_rrset_next(sigs, &pos, &rdlen)) != NULL) {
-				if (rdlen >= 2 && dns_u16(rd) == rs->type) {
-					if (count++ == 0) {
-						start = pos - rdlen - 2u;
-					}
-					end = pos;
+		while ((rd = zone_rrset_next(sigs, &pos, &rdlen)) != NULL) {
+			if (rdlen >= 2 && dns_u16(rd) == rs->type) {
+				if (count++ == 0) {
+					start = pos - rdlen - 2u;
 				}
+				end = pos;
 			}
-			if (count == 0) {
-				continue;
-			}
-			zone_rrset_t *s = zone_mem_alloc(z->mem, sizeof(*s));
-			if (s == NULL) {
-				return -ENOMEM;
-			}
-			s->type = RR_RRSIG;
-			s->count = count;
-			s->ttl = rs->ttl;
-			s->len = end - start;
-			s->rdata = sigs->rdata + start;
-			s->sigs = NULL;
-			rs->sigs = s;
 		}
+		if (count == 0) {
+			continue;
+		}
+		zone_rrset_t *s = zone_mem_alloc(z->mem, sizeof(*s));
+		if (s == NULL) {
+			return -ENOMEM;
+		}
+		s->type = RR_RRSIG;
+		s->count = count;
+		s->ttl = rs->ttl;
+		s->len = end - start;
+		s->rdata = sigs->rdata + start;
+		s->sigs = NULL;
+		rs->sigs = s;
 	}
 	return E_OK;
+}
+
+/* A node for owner \a id, followed in memory by its name and canonical key. */
+static zone_node_t *new_node(zone_t *z, const zone_builder_t *b, uint32_t id)
+{
+	const struct bowner *o = &b->owners[id];
+	const uint8_t *name = b->pool + o->name;
+	uint8_t key[2 * DNAME_MAX];
+	size_t klen = zone_canon_key(key, name);
+	zone_node_t *node = zone_mem_alloc(z->mem, sizeof(*node) + o->len + klen);
+	if (node == NULL) {
+		return NULL;
+	}
+	memset(node, 0, sizeof(*node));
+	uint8_t *owner = (uint8_t *)(node + 1);
+	memcpy(owner, name, o->len);
+	memcpy(owner + o->len, key, klen);
+	node->owner = owner;
+	node->ckey = owner + o->len;
+	node->ckey_len = (uint16_t)klen;
+	node->owner_len = o->len;
+	node->labels = (uint8_t)dname_labels(owner);
+	return node;
 }
 
 static bool only_nsec3(const zone_node_t *node)
@@ -708,52 +728,46 @@ int zone_builder_finish(zone_builder_t *b, zone_t **out)
 		z->nbuckets <<= 1;
 	}
 	z->buckets = calloc(z->nbuckets, sizeof(zone_node_t *));
-	zone_node_t *mem_nodes = zone_mem_alloc(z->mem, z->nnodes * sizeof(zone_node_t));
-	if (z->nodes == NULL || z->buckets == NULL || mem_nodes == NULL) {
+	if (z->nodes == NULL || z->buckets == NULL) {
 		goto out;
 	}
-	memset(mem_nodes, 0, z->nnodes * sizeof(zone_node_t));
-	for (uint32_t i = 0; i < b->nowners; i++) {
-		zone_node_t *node = &mem_nodes[b->owners[i].rank];
-		uint8_t *owner = zone_mem_alloc(z->mem, b->owners[i].len);
-		if (owner == NULL) {
-			goto out;
-		}
-		memcpy(owner, b->pool + b->owners[i].name, b->owners[i].len);
-		node->owner = owner;
-		uint8_t key[2 * DNAME_MAX];
-		size_t klen = zone_canon_key(key, owner);
-		uint8_t *ckey = zone_mem_alloc(z->mem, klen);
-		if (ckey == NULL) {
-			goto out;
-		}
-		memcpy(ckey, key, klen);
-		node->ckey = ckey;
-		node->ckey_len = (uint16_t)klen;
-		node->owner_len = b->owners[i].len;
-		node->labels = (uint8_t)dname_labels(owner);
-		node->index = b->owners[i].rank;
-		z->nodes[node->index] = node;
+	/*
+	 * Nodes in canonical order, each in one stretch of memory with what an answer reads
+	 * after finding it: the node, its owner name and canonical key (at addresses a lookup
+	 * computes without loading a pointer), its RRsets, their RDATA and signature slices.
+	 */
+	uint32_t *by_rank = malloc(b->nowners * sizeof(uint32_t));
+	if (by_rank == NULL) {
+		goto out;
 	}
-	z->apex = z->nodes[0];
-	z->apex->flags |= ZONE_NODE_APEX;
-	z->apex_name = z->apex->owner;
-	z->apex_len = z->apex->owner_len;
-	z->apex_labels = z->apex->labels;
-
-	/* RRsets, node by node (records are sorted by node rank). */
-	size_t i = 0;
+	for (uint32_t k = 0; k < b->nowners; k++) {
+		by_rank[b->owners[k].rank] = k;
+	}
+	size_t i = 0; /* records are sorted by node rank */
 	int check = E_OK;
-	while (i < b->nrrs) {
+	for (uint32_t r = 0; r < z->nnodes; r++) {
+		zone_node_t *node = new_node(z, b, by_rank[r]);
+		if (node == NULL) {
+			ret = -ENOMEM;
+			break;
+		}
+		node->index = r;
+		node->flags = r == 0 ? ZONE_NODE_APEX : 0;
+		z->nodes[r] = node;
+		ret = E_OK;
+		if (i == b->nrrs || b->rrs[i].owner != by_rank[r]) {
+			continue; /* an empty non-terminal */
+		}
 		size_t j = i;
-		uint32_t owner = b->rrs[i].owner;
-		while (j < b->nrrs && b->rrs[j].owner == owner) {
+		while (j < b->nrrs && b->rrs[j].owner == by_rank[r]) {
 			j++;
 		}
-		zone_node_t *node = z->nodes[b->owners[owner].rank];
 		ret = build_node(b, z, node, &b->rrs[i], j - i);
+		if (ret == E_OK) {
+			ret = link_signatures(z, node);
+		}
 		if (ret != E_OK) {
-			goto out;
+			break;
 		}
 		int c = check_node(b, node, &b->rrs[i], j - i);
 		if (c != E_OK && check == E_OK) {
@@ -761,10 +775,18 @@ int zone_builder_finish(zone_builder_t *b, zone_t **out)
 		}
 		i = j;
 	}
+	free(by_rank);
+	if (ret != E_OK) {
+		goto out;
+	}
+	z->apex = z->nodes[0];
+	z->apex_name = z->apex->owner;
+	z->apex_len = z->apex->owner_len;
+	z->apex_labels = z->apex->labels;
 
-	ret = link_signatures(z);
+	ret = split_nsec3(z);
 	if (ret == E_OK) {
-		ret = split_nsec3(z);
+		ret = zone_index_prefixes(z);
 	}
 	if (ret != E_OK) {
 		goto out;

@@ -15,3 +15,8 @@ typedef struct zone_mem {
 zone_mem_t *zone_mem_new(void);
 void *zone_mem_alloc(zone_mem_t *m, size_t len);
 void zone_mem_free(zone_mem_t *m);
+
+struct zone;
+
+/*! Fill the zone's key prefixes (zone_t.kpfx) once its nodes are final. */
+int zone_index_prefixes(struct zone *z);

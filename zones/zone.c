@@ -1,8 +1,10 @@
 #include "zones/zone.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dns/err.h"
 #include "dns/pkt.h"
 #include "dns/rrtype.h"
 #include "zones/internal.h"
@@ -59,6 +61,7 @@ void zone_free(zone_t *z)
 		return;
 	}
 	free(z->nodes);
+	free(z->kpfx);
 	free(z->nsec3);
 	free(z->buckets);
 	zone_mem_free(z->mem);
@@ -70,7 +73,8 @@ const zone_node_t *zone_find(const zone_t *z, const uint8_t *name_lc)
 	size_t len = dname_len(name_lc);
 	const zone_node_t *n = z->buckets[dname_hash(name_lc) & (z->nbuckets - 1)];
 	for (; n != NULL; n = n->hnext) {
-		if (n->owner_len == len && memcmp(n->owner, name_lc, len) == 0) {
+		/* The name follows the node: its address needs no load from the node. */
+		if (n->owner_len == len && memcmp(n + 1, name_lc, len) == 0) {
 			return n;
 		}
 	}
@@ -124,15 +128,47 @@ static int key_cmp(const zone_node_t *n, const uint8_t *key, size_t klen)
 	return r != 0 ? r : (n->ckey_len > klen) - (n->ckey_len < klen);
 }
 
+/* Eight octets of a canonical key after its first \a skip, zero-padded: keys in canonical
+ * order have non-decreasing prefixes (a key that is a prefix of another pads with zeros,
+ * the smallest octet), so comparing prefixes first never contradicts comparing keys. */
+static uint64_t key_prefix(const uint8_t *key, size_t klen, size_t skip)
+{
+	uint64_t p = 0;
+	for (size_t i = skip; i < skip + 8; i++) {
+		p = (p << 8) | (i < klen ? key[i] : 0u);
+	}
+	return p;
+}
+
+int zone_index_prefixes(zone_t *z)
+{
+	free(z->kpfx);
+	z->kpfx = malloc((z->nnodes ? z->nnodes : 1u) * sizeof(uint64_t));
+	if (z->kpfx == NULL) {
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < z->nnodes; i++) {
+		const zone_node_t *n = z->nodes[i];
+		z->kpfx[i] = key_prefix(n->ckey, n->ckey_len, z->apex->ckey_len);
+	}
+	return E_OK;
+}
+
 const zone_node_t *zone_find_predecessor(const zone_t *z, const uint8_t *name_lc)
 {
-	/* Binary search for the last node <= name, on the canonical keys (one memcmp each). */
+	/* Binary search for the last node <= name: on the packed prefixes, which sit in a few
+	 * cache lines, and on the whole keys only where the prefixes are equal. */
 	uint8_t key[2 * DNAME_MAX];
 	size_t klen = zone_canon_key(key, name_lc);
+	size_t skip = z->apex->ckey_len;
+	/* Prefixes order only names below the apex; anything else compares whole keys. */
+	bool below = klen >= skip && memcmp(key, z->apex->ckey, skip) == 0;
+	uint64_t pfx = below ? key_prefix(key, klen, skip) : 0;
 	uint32_t lo = 0, hi = z->nnodes;
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
-		if (key_cmp(z->nodes[mid], key, klen) <= 0) {
+		uint64_t mp = below ? z->kpfx[mid] : pfx;
+		if (mp < pfx || (mp == pfx && key_cmp(z->nodes[mid], key, klen) <= 0)) {
 			lo = mid + 1;
 		} else {
 			hi = mid;

@@ -47,6 +47,8 @@ typedef struct zone_node {
 	struct zone_node *hnext;    /*!< hash chain */
 	const uint8_t *ckey;        /*!< canonical sort key (zone_canon_key) of owner */
 	uint16_t ckey_len;
+	/* In memory the node is followed by its owner name and canonical key (zone_find
+	 * reads the name there without loading the pointer), then its RRsets and RDATA. */
 } zone_node_t;
 
 /*! One immutable version of a zone. */
@@ -61,6 +63,8 @@ typedef struct zone {
 	uint32_t nrecords;     /*!< RRs, RRSIGs included */
 	zone_node_t **buckets; /*!< hash index */
 	uint32_t nbuckets;     /*!< a power of two */
+	uint64_t *kpfx;        /*!< per node in canonical order: 8 octets of its canonical key
+				    after the apex's, big-endian, zero-padded (predecessor search) */
 	zone_node_t **nsec3;   /*!< NSEC3 nodes in hash order (not in the tree or the index) */
 	uint32_t nnsec3;
 	struct zone_mem *mem; /*!< everything above lives here */
