@@ -341,6 +341,70 @@ static void test_builder_errors(void **state)
 	}
 }
 
+/* A random name below example.: 1 to 4 labels of 1 to 12 octets from an alphabet with the
+ * octets the canonical key escapes (0x00, 0x01) and ones around them, so that many names
+ * share their first eight key octets. */
+static void random_name(uint8_t *out, unsigned *seed)
+{
+	static const uint8_t alphabet[] = { 0x00, 0x01, 0x02, '-', '0', 'a', 'b', 0x7f, 0xff };
+	uint8_t tail[] = "\x07"
+			 "example";
+	int labels = 1 + rand_r(seed) % 4;
+	size_t pos = 0;
+	for (int l = 0; l < labels; l++) {
+		int len = 1 + rand_r(seed) % 12;
+		out[pos++] = (uint8_t)len;
+		for (int i = 0; i < len; i++) {
+			out[pos++] = alphabet[rand_r(seed) % sizeof(alphabet)];
+		}
+	}
+	memcpy(out + pos, tail, sizeof(tail)); /* with the root label */
+}
+
+/* The predecessor search (packed key prefixes, then whole keys) against a linear scan in
+ * dname_cmp order, for names in the zone, missing names and names outside it. */
+static void test_predecessor_random(void **state)
+{
+	zone_builder_t *b = NULL;
+	uint8_t apex[DNAME_MAX], n[DNAME_MAX];
+	static dns_rr_t rr;
+	char err[256];
+	zone_t *z = NULL;
+	unsigned seed = 12345;
+	(void)state;
+
+	name(apex, "example.");
+	assert_int_equal(zone_builder_new(&b, apex), E_OK);
+	assert_int_equal(dns_rr_from_text(&rr, zone_text[0], apex, 3600, NULL, err, sizeof(err)),
+			 E_OK);
+	assert_int_equal(zone_builder_add(b, rr.owner, rr.type, rr.ttl, rr.rdata, rr.rdlen, "t"),
+			 E_OK);
+	assert_int_equal(zone_builder_add(b, apex, RR_NS, 60, apex, (uint16_t)dname_len(apex), "t"),
+			 E_OK);
+	for (int i = 0; i < 3000; i++) {
+		random_name(n, &seed);
+		assert_int_equal(
+			zone_builder_add(b, n, RR_TXT, 60, (const uint8_t *)"\x01x", 2, "t"), E_OK);
+	}
+	assert_int_equal(zone_builder_finish(b, &z), E_OK);
+	for (int i = 0; i < 6000; i++) {
+		if (i % 3 == 0) {
+			const zone_node_t *node = z->nodes[rand_r(&seed) % z->nnodes];
+			memcpy(n, node->owner, node->owner_len);
+		} else if (i % 500 == 1) {
+			name(n, i % 1000 == 1 ? "a." : "zzz.");
+		} else {
+			random_name(n, &seed);
+		}
+		const zone_node_t *want = z->nodes[z->nnodes - 1];
+		for (uint32_t k = 0; k < z->nnodes && dname_cmp(z->nodes[k]->owner, n) <= 0; k++) {
+			want = z->nodes[k];
+		}
+		assert_ptr_equal(zone_find_predecessor(z, n), want);
+	}
+	zone_free(z);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -354,6 +418,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_any, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_copy_with_serial, setup, teardown),
 		cmocka_unit_test(test_builder_errors),
+		cmocka_unit_test(test_predecessor_random),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
