@@ -1,6 +1,7 @@
 #include "server/zoneconf.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -352,23 +353,81 @@ static void dir_dnssec(struct zc_ctx *x, zc_block_t *zb, zc_dnssec_t *s, const c
 	}
 }
 
+/* A size in octets: digits, then optionally k, M or G (powers of 1024). */
+static bool size_parse(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (end == s || errno != 0 || *s == '-') {
+		return false;
+	}
+	unsigned shift = 0;
+	if (*end == 'k' || *end == 'K') {
+		shift = 10;
+	} else if (*end == 'm' || *end == 'M') {
+		shift = 20;
+	} else if (*end == 'g' || *end == 'G') {
+		shift = 30;
+	}
+	end += shift != 0;
+	if (*end != '\0' || v > (UINT64_MAX >> shift)) {
+		return false;
+	}
+	*out = (uint64_t)v << shift;
+	return true;
+}
+
+/* storage DIR [{ journal-max-depth N; journal-max-usage SIZE }] (Knot's names; 0: none). */
+static void dir_storage(struct zc_ctx *x, zc_block_t *zb, const cfg_directive_t *d, const char *dir)
+{
+	if (d->argc != 1) {
+		fail(x, d, "storage: needs one folder");
+		return;
+	}
+	path_in(zb->storage, sizeof(zb->storage), dir, d->args[0]);
+	for (int i = 0; i < d->nprops; i++) {
+		const cfg_directive_t *p = &d->props[i];
+		uint64_t v;
+		if (strcmp(p->name, "journal-max-depth") == 0) {
+			char *end;
+			unsigned long n = p->argc == 1 ? strtoul(p->args[0], &end, 10) : 0;
+			if (p->argc != 1 || *p->args[0] == '-' || *end != '\0' || n > UINT32_MAX) {
+				fail(x, p,
+				     "journal-max-depth: needs a number of versions (0: no limit)");
+			} else {
+				zb->journal.max_versions = (uint32_t)n;
+			}
+		} else if (strcmp(p->name, "journal-max-usage") == 0) {
+			if (p->argc != 1 || !size_parse(p->args[0], &v)) {
+				fail(x, p,
+				     "journal-max-usage: needs a size such as 64M (0: no limit)");
+			} else {
+				zb->journal.max_bytes = v;
+			}
+		} else {
+			fail(x, p,
+			     "storage: unknown property '%s' (journal-max-depth, "
+			     "journal-max-usage)",
+			     p->name);
+		}
+	}
+}
+
 int zoneconf_block(zc_block_t *zb, const cfg_block_t *blk, const char *dir, zc_fail_fn fail_fn,
 		   void *ud)
 {
 	struct zc_ctx x = { .fail = fail_fn, .ud = ud, .dir = dir };
 	tsig_keyring_init(&zb->keyring);
 	snprintf(zb->storage, sizeof(zb->storage), "%s/var", dir);
+	zb->journal = XFR_JOURNAL_LIMITS_DEFAULT;
 	/* tsig and storage first: transfer and dnssec refer to them. */
 	for (int i = 0; i < blk->ndirs; i++) {
 		const cfg_directive_t *d = &blk->dirs[i];
 		if (strcmp(d->name, "tsig") == 0) {
 			dir_tsig(&x, zb, d);
 		} else if (strcmp(d->name, "storage") == 0) {
-			if (d->argc != 1) {
-				fail(&x, d, "storage: needs one folder");
-			} else {
-				path_in(zb->storage, sizeof(zb->storage), dir, d->args[0]);
-			}
+			dir_storage(&x, zb, d, dir);
 		} else if (strcmp(d->name, "serial") == 0) {
 			static const char *const names[] = { "auto", "keep", "increment",
 							     "unixtime", "dateserial" };

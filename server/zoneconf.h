@@ -10,6 +10,7 @@
 #include "dnssec/sign.h"
 #include "keys/keyset.h"
 #include "server/cfg.h"
+#include "xfr/journal.h"
 #include "xfr/notify.h"
 
 #define ZC_MAX_TARGETS 32
@@ -52,6 +53,7 @@ typedef struct zc_block {
 	uint16_t tsig_require[16]; /*!< query types that must be signed */
 	int ntsig_require;
 	char storage[512];
+	xfr_journal_limits_t journal; /*!< storage { journal-max-depth, journal-max-usage } */
 	enum serial_policy serial;
 	zc_transfer_t *transfers;
 	int ntransfers;

@@ -228,6 +228,9 @@ static int publish(struct zone_rt *rt, zone_t *v)
 			zone_changeset_t cs;
 			int ret = zone_diff(prev, v, &cs);
 			if (ret == E_OK) {
+				if (e->zb != NULL) {
+					xfr_journal_set_limits(rt->journal, &e->zb->journal);
+				}
 				ret = xfr_journal_store(rt->journal, rt->apex, &cs);
 				zone_changeset_clear(&cs);
 			}

@@ -147,6 +147,13 @@ out:
 	return E_OK;
 }
 
+void xfr_journal_set_limits(xfr_journal_t *j, const xfr_journal_limits_t *limits)
+{
+	bool sync = j->lim.sync_normal;
+	j->lim = *limits;
+	j->lim.sync_normal = sync; /* fixed when the connection was opened */
+}
+
 void xfr_journal_close(xfr_journal_t *j)
 {
 	if (j == NULL) {

@@ -71,6 +71,10 @@ static inline int xfr_serial_cmp(uint32_t a, uint32_t b)
 int xfr_journal_open(xfr_journal_t **out, const char *dir, enum xfr_journal_mode mode,
 		     const xfr_journal_limits_t *limits);
 
+/*! \brief The bounds the next xfr_journal_store() enforces (a writer's; per zone, as each
+ *         zone's block may set its own). */
+void xfr_journal_set_limits(xfr_journal_t *j, const xfr_journal_limits_t *limits);
+
 /*! \brief Close the connection (the last writer also checkpoints the WAL). NULL is fine. */
 void xfr_journal_close(xfr_journal_t *j);
 

@@ -389,3 +389,43 @@ def test_serial_policy(servers, tmp_path, policy):
     assert xp.is_incremental(rrs) and soa_serials(rrs) == [second, first, second, second]
     assert {rd.to_text() for _, _, rd in rrs if rd.rdtype == dns.rdatatype.A} == \
         {"192.0.2.80", "192.0.2.99"}
+
+
+def test_journal_bounds(servers, tmp_path):
+    """`storage DIR { journal-max-depth N }` keeps the newest N steps: IXFR from a serial
+    still in them is incremental, from an older one the whole zone; bad values are
+    errors naming their line."""
+    zf = str(tmp_path / "bounded.zone")
+    storage = str(tmp_path / "bounded-var")
+    xp.write_atomic(zf, small_zone(1))
+    text = ("example.test:{PORT} {\n    bind 127.0.0.1\n    file %s {\n        reload 100ms\n"
+            "    }\n    transfer {\n        to 127.0.0.1:9\n    }\n    storage %s {\n"
+            "        journal-max-depth 2\n        journal-max-usage 1M\n    }\n}\n"
+            % (zf, storage))
+    srv = servers.signetd(label="bounded", corefile=text, ready_zones=[ZONE])
+    for serial in (2, 3, 4, 5):
+        xp.write_atomic(zf, small_zone(serial, www="192.0.2.%d" % (80 + serial)))
+        xp.wait_serial(srv.port, ZONE, serial, srv=srv)
+    steps = xp.check_journal(storage, ZONE, 5)
+    assert [(s[1], s[2]) for s in steps] == [(3, 4), (4, 5)], steps
+    rrs = xp.ixfr_request(srv.port, ZONE, 3, None)
+    assert xp.is_incremental(rrs) and soa_serials(rrs) == [5, 3, 5, 5], soa_serials(rrs)
+    rrs = xp.ixfr_request(srv.port, ZONE, 2, None)
+    assert not xp.is_incremental(rrs), "serial 2 is older than the journal keeps"
+
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "Corefile").write_text(
+        "example.test:53 {\n"                       # 1
+        "    file %s\n"                             # 2
+        "    storage var {\n"                       # 3
+        "        journal-max-depth many\n"          # 4
+        "        journal-max-usage 12Q\n"           # 5
+        "        journal-size 1\n"                  # 6
+        "    }\n}\n" % zf)
+    res = lib.run_signetd(["-validate", "-conf", str(bad / "Corefile")], cwd=str(bad))
+    out = res.stdout + res.stderr
+    assert res.returncode == 1, out
+    for line, what in ((4, "journal-max-depth"), (5, "journal-max-usage"),
+                       (6, "journal-size")):
+        assert any(("Corefile:%d" % line) in x and what in x for x in out.splitlines()), out
