@@ -34,8 +34,12 @@ struct zone_rt {
 	uint8_t apex[DNAME_MAX];
 	uint16_t port;
 	struct zone_rt *next;
-	zone_entry_t *e;     /* the entry of the published state (changes on reload) */
-	zone_t *unsigned_;   /* the source's last version (its serial patched to the served one) */
+	zone_entry_t *e; /* the entry of the published state (changes on reload) */
+	/* What the next source version is compared with: for an unsigned zone, the source's
+	 * last version (the published one); for a signed zone, the published version without
+	 * its DNSSEC records (ref_signed), so that no unsigned copy is kept beside it. */
+	zone_t *unsigned_;
+	bool ref_signed;
 	uint32_t src_serial; /* the serial the source wrote */
 	bool have_src;
 	xfr_journal_t *journal; /* borrowed; NULL when nobody may transfer the zone */
@@ -404,6 +408,23 @@ static bool step_keys(struct zone_rt *rt, const zc_dnssec_t *dc, const zone_t *u
 	return ret > 0;
 }
 
+/* The published signed version without its DNSSEC records, serial \a serial: the input
+ * for re-signing it (timers); NULL when it cannot be made. */
+static zone_t *strip_signed(const zone_t *z, uint32_t serial)
+{
+	zone_builder_t *b = NULL;
+	zone_t *u = NULL;
+	if (zone_builder_new(&b, z->apex_name) != E_OK) {
+		return NULL;
+	}
+	zone_builder_set_serial(b, serial);
+	if (zone_builder_add_zone(b, z, true) != E_OK) {
+		zone_builder_free(b);
+		return NULL;
+	}
+	return zone_builder_finish(b, &u) == E_OK ? u : NULL;
+}
+
 /* Sign \a u (the serial already set) against the published version. */
 static int sign(struct zone_rt *rt, const zc_dnssec_t *dc, zone_t *u, zone_t **out)
 {
@@ -461,7 +482,9 @@ static bool adopt_restored(struct zone_rt *rt, const zc_dnssec_t *dc, zone_t *u,
 		return false;
 	}
 	zone_free(rt->unsigned_);
-	rt->unsigned_ = u;
+	rt->unsigned_ = NULL;
+	rt->ref_signed = true;
+	zone_free(u);
 	rt->src_serial = src;
 	rt->have_src = true;
 	log_info("zone", "%s: serving serial %u (signed, as restored)", e->conf->apex_str,
@@ -481,15 +504,10 @@ static int update(struct zone_rt *rt, zone_t *u)
 	zone_t *v = NULL;
 	int ret;
 
-	if (rt->unsigned_ != NULL) {
-		zone_changeset_t cs;
-		ret = zone_diff(rt->unsigned_, u, &cs);
-		if (ret != E_OK) {
-			zone_free(u);
-			return ret;
-		}
-		bool same = zone_changeset_empty(&cs) && (!rt->have_src || src == rt->src_serial);
-		zone_changeset_clear(&cs);
+	const zone_t *ref = rt->unsigned_ != NULL ? rt->unsigned_ : rt->ref_signed ? e->zone : NULL;
+	if (ref != NULL) {
+		bool same = zone_same_data(ref, u, ref != rt->unsigned_) &&
+			    (!rt->have_src || src == rt->src_serial);
 		/* Unchanged data must still be (un)signed when what is served does not match
 		 * the configuration: a signed version restored from the journal at start (no
 		 * keys loaded, no timer: its signatures were never refreshed and rollovers
@@ -529,7 +547,12 @@ static int update(struct zone_rt *rt, zone_t *u)
 		return ret;
 	}
 	zone_free(rt->unsigned_);
-	rt->unsigned_ = u;
+	rt->unsigned_ = dc == NULL ? u : NULL; /* unsigned: u is what is published */
+	rt->ref_signed = dc != NULL;
+	if (dc != NULL) {
+		zone_free(u);
+		malloc_trim(0); /* publish() trimmed before the source's version was let go */
+	}
 	rt->src_serial = src;
 	rt->have_src = true;
 	if (dc == NULL && rt->keys_loaded) {
@@ -585,23 +608,32 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	zone_t *v = NULL;
 	(void)fd;
 	(void)what;
-	if (dc == NULL || rt->unsigned_ == NULL || e->zone == NULL) {
+	if (dc == NULL || !rt->ref_signed || e->zone == NULL) {
 		return;
 	}
 	bool keys_changed = rt->next_key != 0 && rt->next_key <= now;
 	bool resign = rt->next_resign != 0 && rt->next_resign <= now;
-	if (keys_changed && !step_keys(rt, dc, rt->unsigned_, now) && !resign) {
+	zone_t *u = strip_signed(e->zone, e->zone->serial);
+	if (u == NULL) {
+		log_err("dnssec", "%s: cannot re-sign: out of memory", e->conf->apex_str);
+		schedule(rt, now);
+		return;
+	}
+	if (keys_changed && !step_keys(rt, dc, u, now) && !resign) {
+		zone_free(u);
 		schedule(rt, now);
 		return;
 	}
 	enum serial_policy policy = e->zb != NULL ? e->zb->serial : SERIAL_AUTO;
 	uint32_t serial = next_serial(policy == SERIAL_KEEP ? SERIAL_INCREMENT : policy,
 				      e->zone->serial, true, e->zone->serial);
-	zone_set_serial(rt->unsigned_, serial);
-	if (sign(rt, dc, rt->unsigned_, &v) == E_OK && publish(rt, v) == E_OK) {
+	zone_set_serial(u, serial);
+	if (sign(rt, dc, u, &v) == E_OK && publish(rt, v) == E_OK) {
 		log_info("dnssec", "%s: re-signed as serial %u (%s)", e->conf->apex_str, serial,
 			 keys_changed ? "key rollover" : "signatures refreshed");
 	}
+	zone_free(u);
+	malloc_trim(0);
 }
 
 static void schedule(struct zone_rt *rt, int64_t now)
@@ -675,26 +707,11 @@ static void restore(struct zone_rt *rt)
 	}
 	e->zone = z;
 	rt->journal_synced = true;
-	/* What the source is compared with: the data without its DNSSEC records. */
-	if (e->signed_zone) {
-		zone_t *u = NULL;
-		if (zone_builder_new(&b, rt->apex) == E_OK) {
-			if (zone_builder_add_zone(b, z, true) == E_OK) {
-				zone_builder_finish(b, &u);
-			} else {
-				zone_builder_free(b);
-			}
-		}
-		rt->unsigned_ = u;
-	} else {
-		rt->unsigned_ = zone_ref(z);
-	}
-	/* Signing switched on while signetd was down: the restored version is not signed, so
-	 * the source's version must be published (signed) even when its data is the same. */
-	if (e->signed_zone && zone_node_rrset(z->apex, RR_DNSKEY) == NULL) {
-		zone_free(rt->unsigned_);
-		rt->unsigned_ = NULL;
-	}
+	/* What the source is compared with: the data without its DNSSEC records. Signing
+	 * switched on while signetd was down: the restored version is not signed, so the
+	 * source's version must be published (signed) even when its data is the same. */
+	rt->unsigned_ = e->signed_zone ? NULL : zone_ref(z);
+	rt->ref_signed = e->signed_zone && zone_node_rrset(z->apex, RR_DNSKEY) != NULL;
 	log_info("zone", "%s: serial %u restored from the journal", e->conf->apex_str, serial);
 }
 
@@ -732,6 +749,7 @@ int zonemgr_start(server_state_t *st, const server_state_t *old, struct event_ba
 			if (rt->e->signed_zone != e->signed_zone) {
 				zone_free(rt->unsigned_);
 				rt->unsigned_ = NULL;
+				rt->ref_signed = false;
 			}
 		}
 		rt->e = e;

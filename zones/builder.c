@@ -283,12 +283,6 @@ int zone_builder_add(zone_builder_t *b, const uint8_t *owner, uint16_t type, uin
 	return E_OK;
 }
 
-static bool is_dnssec_type(uint16_t t)
-{
-	return t == RR_RRSIG || t == RR_NSEC || t == RR_NSEC3 || t == RR_NSEC3PARAM ||
-	       t == RR_DNSKEY || t == RR_CDS || t == RR_CDNSKEY;
-}
-
 static int add_node(zone_builder_t *b, const zone_node_t *node, bool skip_dnssec)
 {
 	for (uint16_t i = 0; i < node->nrrsets; i++) {
@@ -296,7 +290,7 @@ static int add_node(zone_builder_t *b, const zone_node_t *node, bool skip_dnssec
 		uint32_t pos = 0;
 		uint16_t rdlen;
 		const uint8_t *rd;
-		if (skip_dnssec && is_dnssec_type(rs->type)) {
+		if (skip_dnssec && zone_type_is_dnssec(rs->type)) {
 			continue;
 		}
 		while ((rd = zone_rrset_next(rs, &pos, &rdlen)) != NULL) {

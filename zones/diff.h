@@ -32,6 +32,13 @@ typedef struct zone_changeset {
  */
 int zone_diff(const zone_t *from, const zone_t *to, zone_changeset_t *cs);
 
+/*!
+ * \brief True when \a a and \b b hold the same RRsets, the SOA aside, without building a
+ *        changeset; with \a skip_dnssec, the types a signer makes are left out on both
+ *        sides (a source's version against the signed version made from the previous one).
+ */
+bool zone_same_data(const zone_t *a, const zone_t *b, bool skip_dnssec);
+
 /*! \brief True when nothing but possibly the SOA differs. */
 static inline int zone_changeset_empty(const zone_changeset_t *cs)
 {

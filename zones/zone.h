@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "dns/name.h"
+#include "dns/rrtype.h"
 
 /*! One RRset: all RRs of one owner and type, RDATA in uncompressed wire form. */
 typedef struct zone_rrset {
@@ -50,6 +51,13 @@ typedef struct zone_node {
 	/* In memory the node is followed by its owner name and canonical key (zone_find
 	 * reads the name there without loading the pointer), then its RRsets and RDATA. */
 } zone_node_t;
+
+/*! \brief True for the types a signer makes (and strips from its input). */
+static inline bool zone_type_is_dnssec(uint16_t t)
+{
+	return t == RR_RRSIG || t == RR_NSEC || t == RR_NSEC3 || t == RR_NSEC3PARAM ||
+	       t == RR_DNSKEY || t == RR_CDS || t == RR_CDNSKEY;
+}
 
 /*! One immutable version of a zone. */
 typedef struct zone {

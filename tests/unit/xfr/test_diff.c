@@ -201,6 +201,55 @@ static void test_random(void **state)
 	}
 }
 
+/* The same data, signed and unsigned: only the signer's types, the SOA serial and an
+ * NSEC-only node differ. */
+static const char *const plain[] = {
+	"example.test. 3600 SOA ns1.example.test. h.example.test. 1 3600 900 604800 300",
+	"example.test. 3600 NS ns1.example.test.",
+	"ns1.example.test. 3600 A 192.0.2.1",
+	"www.example.test. 300 A 192.0.2.80",
+};
+static const char *const signed_[] = {
+	"example.test. 3600 SOA ns1.example.test. h.example.test. 9 3600 900 604800 300",
+	"example.test. 3600 " SIG("SOA", "3600"),
+	"example.test. 3600 NS ns1.example.test.",
+	"example.test. 3600 " SIG("NS", "3600"),
+	"example.test. 3600 DNSKEY 257 3 13 c2lnbmF0dXJl",
+	"example.test. 0 NSEC3PARAM 1 0 0 -",
+	"ns1.example.test. 3600 A 192.0.2.1",
+	"ns1.example.test. 300 NSEC www.example.test. A RRSIG NSEC",
+	"www.example.test. 300 A 192.0.2.80",
+	"www.example.test. 300 " SIG("A", "300"),
+	"zz.example.test. 300 NSEC example.test. RRSIG NSEC",
+	H1 ".example.test. 300 NSEC3 1 0 0 - " H2 " NS SOA RRSIG",
+};
+
+static void test_same_data(void **state)
+{
+	zone_t *u = zu_build("example.test.", plain, N(plain));
+	zone_t *z = zu_build("example.test.", signed_, N(signed_));
+	const char *changed[N(plain)];
+	assert_true(zone_same_data(u, z, true));
+	assert_true(zone_same_data(z, u, true));
+	assert_false(zone_same_data(u, z, false));
+	assert_true(zone_same_data(u, u, false));
+	/* one RDATA, one TTL, one name more: different, signed or not */
+	for (int k = 0; k < 3; k++) {
+		for (size_t i = 0; i < N(plain); i++) {
+			changed[i] = plain[i];
+		}
+		changed[3] = k == 0   ? "www.example.test. 300 A 192.0.2.81"
+			     : k == 1 ? "www.example.test. 301 A 192.0.2.80"
+				      : "www2.example.test. 300 A 192.0.2.80";
+		zone_t *c = zu_build("example.test.", changed, N(changed));
+		assert_false(zone_same_data(c, z, true));
+		assert_false(zone_same_data(z, c, true));
+		zone_free(c);
+	}
+	zone_free(u);
+	zone_free(z);
+}
+
 int main(void)
 {
 	log_set_level(LOG_ERR);
@@ -208,6 +257,7 @@ int main(void)
 		cmocka_unit_test(test_identical),
 		cmocka_unit_test(test_changes),
 		cmocka_unit_test(test_random),
+		cmocka_unit_test(test_same_data),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
