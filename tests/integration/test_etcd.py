@@ -294,13 +294,15 @@ def test_lease_ttl(servers, etcd):
     """A key on a lease: the TTL is the smaller of "ttl" and the lease's; when the lease
     expires, etcd deletes the key and the name goes."""
     srv = el.start_signetd(servers, [ZONE], [etcd.url])
-    lease = etcd.grant(3)
+    lease = etcd.grant(6)
     etcd.put("/skydns/local/skydns/short", {"host": "10.0.0.5", "ttl": 300}, lease=lease)
     etcd.put("/skydns/local/skydns/long", {"host": "10.0.0.6", "ttl": 2}, lease=lease)
+    # two puts, two watch events: each may be its own version
     el.wait_short(srv.port, "short.skydns.local.", "A", ["10.0.0.5"])
-    assert el.answer(srv.port, "short.skydns.local.", "A") == ("NOERROR", ["3 10.0.0.5"])
+    el.wait_short(srv.port, "long.skydns.local.", "A", ["10.0.0.6"])
+    assert el.answer(srv.port, "short.skydns.local.", "A") == ("NOERROR", ["6 10.0.0.5"])
     assert el.answer(srv.port, "long.skydns.local.", "A") == ("NOERROR", ["2 10.0.0.6"])
-    el.wait_short(srv.port, "short.skydns.local.", "A", [], deadline=15)
+    el.wait_short(srv.port, "short.skydns.local.", "A", [], deadline=20)
 
 
 # --------------------------------------------------------------------------
