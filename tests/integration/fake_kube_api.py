@@ -30,7 +30,8 @@ A control API (POST, JSON bodies) drives it:
   /control/fail      {"count": N, "status": S}    fail the next N API requests
   /control/token     {"token": "..."}             the bearer token required from now on
   /control/bookmark  {}                           send a BOOKMARK on every open watch
-  GET /control/stats                              counters
+  GET /control/stats                              counters (bookmark_rv: per kind, the newest
+                                                  resourceVersion a BOOKMARK carried)
 
 Run: fake_kube_api.py --port P [--cert C --key K [--client-ca CA]] [--token T]
      [--bookmark-interval S]. It prints "READY <port>" on stdout once it listens.
@@ -154,7 +155,7 @@ class Store:
         self.snapshots = {}
         self.stats = {"lists": 0, "watches": 0, "watches_open": 0, "events_sent": 0,
                       "gone_sent": 0, "drops": 0, "unauthorized": 0, "requests": 0,
-                      "list_pages": 0}
+                      "list_pages": 0, "bookmark_rv": {}}
 
     def _key(self, res, obj):
         md = obj.get("metadata") or {}
@@ -260,6 +261,7 @@ class Handler(BaseHTTPRequestHandler):
         if u.path == "/control/stats":
             with STORE.cond:
                 body = dict(STORE.stats)
+                body["bookmark_rv"] = dict(STORE.stats["bookmark_rv"])
                 body["rv"] = STORE.rv
                 body["counts"] = {r: len(o) for r, o in STORE.objects.items()}
             return self.send_json(200, body)
@@ -458,6 +460,9 @@ class Handler(BaseHTTPRequestHandler):
                     self.send_event("BOOKMARK", {"kind": kind, "apiVersion": api,
                                                  "metadata": {"resourceVersion": str(rv_now)}})
                     last_bm = time.monotonic()
+                    with STORE.cond:
+                        sent = STORE.stats["bookmark_rv"]
+                        sent[kind] = max(sent.get(kind, 0), rv_now)
                 if time.monotonic() >= deadline:
                     self.chunk(b"")
                     return

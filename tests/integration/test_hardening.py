@@ -21,13 +21,22 @@ ZONE = lib.CASE_ZONES["example.test."]
 
 
 def udp_latency(port, n=20):
-    worst = 0.0
+    """Median and worst time of n UDP queries, one after the other."""
+    lat = []
     for _ in range(n):
         t = time.monotonic()
         r, _ = lib.query(lib.make_query("www.example.test.", "A"), port, timeout=2.0)
         assert r.rcode() == dns.rcode.NOERROR
-        worst = max(worst, time.monotonic() - t)
-    return worst
+        lat.append(time.monotonic() - t)
+    lat.sort()
+    return lat[len(lat) // 2], lat[-1]
+
+
+def prompt(latency):
+    """UDP not held up: a blocked worker would delay every query, not one of them (which a
+    loaded machine's scheduler may)."""
+    median, worst = latency
+    return median < 0.1 and worst < 1.0
 
 
 def closed_at_once(s, wire):
@@ -67,7 +76,7 @@ def test_ten_thousand_idle_tcp_connections(servers):
               % (n, before, after, per_conn))
         assert per_conn < 4096, per_conn
         # UDP is answered promptly meanwhile.
-        assert udp_latency(srv.port) < 0.5
+        assert prompt(udp_latency(srv.port))
         # One more than the limit is closed at once.
         extra = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         extra.settimeout(5)
@@ -128,7 +137,7 @@ def test_stalled_tcp_client_does_not_delay_udp(servers):
         s.send(payload)
     except BlockingIOError:
         pass
-    assert udp_latency(srv.port, 50) < 0.5
+    assert prompt(udp_latency(srv.port, 50))
     # Other TCP clients are answered too.
     r, _ = lib.query(lib.make_query("www.example.test.", "A"), srv.port, tcp=True)
     assert r.answer

@@ -338,7 +338,8 @@ def test_notify_out_retried_until_acknowledged(servers, tmp_path):
         gaps = [b - a for a, b in zip(stamps, stamps[1:])]
         # 1 s, then 2 s (slack for a loaded machine and ASan; the first datagram may wait
         # in the socket while signetd starts, so the first gap can look shorter)
-        assert 0.3 < gaps[0] < 2.5 and 1.6 < gaps[1] < 4.0 and gaps[1] > 1.3 * gaps[0], gaps
+        assert 0.3 < gaps[0] < 2.5 and 1.0 < gaps[1] < 5.0 and gaps[1] > gaps[0], gaps
+        assert gaps[0] + gaps[1] > 2.4, gaps
         # acknowledge the third, signed with the key
         m = dns.message.from_wire(got[2][1], keyring=key.dnspython())
         ack = dns.message.make_response(m)
