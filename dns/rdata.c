@@ -99,6 +99,19 @@ int dns_rdata_names(const dns_rdata_layout_t *l, const uint8_t *rd, size_t rdlen
 	return E_OK;
 }
 
+int dns_rdata_valid(uint16_t type, const uint8_t *rd, size_t rdlen)
+{
+	dns_rdata_layout_t lay;
+
+	if (type == RR_A || type == RR_AAAA) {
+		return rdlen == (type == RR_A ? 4u : 16u) ? E_OK : E_MALFORMED;
+	}
+	if (!dns_rdata_layout(type, &lay)) {
+		return E_OK;
+	}
+	return dns_rdata_check(&lay, rd, rdlen) == E_OK ? E_OK : E_MALFORMED;
+}
+
 int dns_rdata_check(const dns_rdata_layout_t *l, const uint8_t *rd, size_t rdlen)
 {
 	size_t pos;

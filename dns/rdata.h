@@ -43,3 +43,10 @@ int dns_rdata_names(const dns_rdata_layout_t *l, const uint8_t *rd, size_t rdlen
  *        names and the tail; else E_MALFORMED or the name's error.
  */
 int dns_rdata_check(const dns_rdata_layout_t *l, const uint8_t *rd, size_t rdlen);
+
+/*!
+ * \brief E_OK when the RDATA of \a type is what the server can follow: an address of the
+ *        right length for A and AAAA, the layout for the types with names; other types are
+ *        opaque. What a zone builder accepts, and what a parser must give it.
+ */
+int dns_rdata_valid(uint16_t type, const uint8_t *rd, size_t rdlen);

@@ -19,6 +19,7 @@
 #include <ldns/ldns.h>
 
 #include "dns/err.h"
+#include "dns/rdata.h"
 #include "dns/rrtype.h"
 
 /* Internal: the fast path does not handle this text; let ldns read it. */
@@ -660,6 +661,10 @@ static int rd_generic(struct rd *r)
 		if (!same) {
 			return rd_error(r, "RFC 3597 data does not fit type %s", r->tname);
 		}
+	}
+	/* What ldns lets through (empty RDATA) but a zone cannot hold. */
+	if (dns_rdata_valid(r->rr->type, r->rr->rdata, want) != E_OK) {
+		return rd_error(r, "RFC 3597 data does not fit type %s", r->tname);
 	}
 	return E_OK;
 }

@@ -201,21 +201,6 @@ static int owner_id(zone_builder_t *b, const uint8_t *name, size_t len, uint32_t
 	return E_OK;
 }
 
-/* Check the RDATA of the types whose layout the server reads (names are compressed,
- * followed or lower-cased, addresses copied to additional). Other types are opaque. */
-static int rdata_check(uint16_t type, const uint8_t *rd, uint16_t rdlen)
-{
-	dns_rdata_layout_t lay;
-
-	if (type == RR_A || type == RR_AAAA) {
-		return rdlen == (type == RR_A ? 4 : 16) ? E_OK : E_MALFORMED;
-	}
-	if (!dns_rdata_layout(type, &lay)) {
-		return E_OK;
-	}
-	return dns_rdata_check(&lay, rd, rdlen) == E_OK ? E_OK : E_MALFORMED;
-}
-
 int zone_builder_add(zone_builder_t *b, const uint8_t *owner, uint16_t type, uint32_t ttl,
 		     const uint8_t *rdata, uint16_t rdlen, const char *where)
 {
@@ -241,7 +226,7 @@ int zone_builder_add(zone_builder_t *b, const uint8_t *owner, uint16_t type, uin
 		zone_builder_report(b, LOG_ERR, where, "type %s cannot be in a zone", tname);
 		return E_MALFORMED;
 	}
-	if (rdata_check(type, rdata, rdlen) != E_OK) {
+	if (dns_rdata_valid(type, rdata, rdlen) != E_OK) {
 		snprintf(tname, sizeof(tname), "TYPE%u", type);
 		zone_builder_report(b, LOG_ERR, where, "RDATA does not fit type %s", tname);
 		return E_MALFORMED;

@@ -133,7 +133,9 @@ static void put16(struct wbuf *w, unsigned v)
 	put(w, b, 2);
 }
 
-/* A DNS label made of a Kubernetes name: 1..63 letters, digits and '-', lower-cased. */
+/* A DNS label made of a Kubernetes name: 1..63 lower-case letters, digits and '-', as the
+ * API server validates them (RFC 1123). An upper-case letter would make a second object
+ * with the same DNS name ("Default" and "default"), so such an object is not served. */
 static bool label_ok(const char *s, size_t len)
 {
 	if (s == NULL || len == 0 || len > DNAME_LABEL_MAX) {
@@ -141,8 +143,7 @@ static bool label_ok(const char *s, size_t len)
 	}
 	for (size_t i = 0; i < len; i++) {
 		char c = s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '-')) {
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) {
 			return false;
 		}
 	}

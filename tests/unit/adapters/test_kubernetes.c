@@ -596,7 +596,19 @@ static void test_bad_objects(void **state)
 	    "{'metadata':{'name':'s','namespace':'default','labels':{"
 	    "'kubernetes.io/service-name':'ports'}},'addressType':'IPv4',"
 	    "'endpoints':[{'addresses':['fd00::1','x']},{'addresses':'10.0.0.9'}]}");
+	/* Upper case is not a Kubernetes name: "deFault" would be a second "default" in the
+	 * DNS, its ExternalName a CNAME beside the other's address (found by fuzz_kube_json). */
+	put(&m, KUBE_SERVICES,
+	    "{'metadata':{'name':'web','namespace':'default'},'spec':{'clusterIP':'10.0.0.3'}}");
+	put(&m, KUBE_SERVICES,
+	    "{'metadata':{'name':'web','namespace':'deFault'},'spec':{"
+	    "'type':'ExternalName','externalName':'www.example.com'}}");
+	put(&m, KUBE_SERVICES,
+	    "{'metadata':{'name':'Web2','namespace':'default'},'spec':{'clusterIP':'10.0.0.4'}}");
 	zone_t *z = build(&m, "cluster.local.", NULL);
+	assert_rr(z, "web.default.svc.cluster.local. 5 IN A 10.0.0.3");
+	assert_int_equal(count(z, "web.default.svc.cluster.local.", "CNAME"), 0);
+	assert_false(exists(z, "web2.default.svc.cluster.local."));
 	assert_false(exists(z, "noip.default.svc.cluster.local."));
 	assert_false(exists(z, "ext.default.svc.cluster.local."));
 	assert_rr(z, "ports.default.svc.cluster.local. 5 IN A 10.0.0.2");
