@@ -62,6 +62,7 @@ static struct {
 	int njournals;
 	struct zone_rt *rts;
 	size_t max_records; /* limits { zone_records } */
+	struct event *trim; /* gives freed memory back once updates pause */
 } mgr;
 
 struct diag_ctx {
@@ -163,6 +164,35 @@ static uint32_t next_serial(enum serial_policy p, uint32_t src, bool have, uint3
 	}
 }
 
+/* ---- memory ---- */
+
+static void on_trim(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	malloc_trim(0);
+}
+
+/*
+ * Building and signing a version leaves freed memory the size of a zone or two in malloc's
+ * arenas. Give it back once updates pause (2 s without one), so that the resident size
+ * reflects what is served; meanwhile a burst of updates reuses it instead of faulting fresh
+ * pages in for every version.
+ */
+static void trim_later(void)
+{
+	static const struct timeval pause = { 2, 0 };
+	if (mgr.trim == NULL && mgr.base != NULL) {
+		mgr.trim = evtimer_new(mgr.base, on_trim, NULL);
+	}
+	if (mgr.trim != NULL) {
+		evtimer_add(mgr.trim, &pause);
+	} else {
+		malloc_trim(0);
+	}
+}
+
 /* ---- journal and notify ---- */
 
 static xfr_journal_t *journal_for(const char *dir)
@@ -261,9 +291,7 @@ static int publish(struct zone_rt *rt, zone_t *v)
 		rt->journal_synced = xfr_journal_snapshot(rt->journal, v) == E_OK;
 	}
 	notify(e, v);
-	/* Building and signing a version leaves freed memory the size of a zone or two in
-	 * malloc's arenas; give it back so the resident size reflects what is served. */
-	malloc_trim(0);
+	trim_later();
 	return E_OK;
 }
 
@@ -551,7 +579,7 @@ static int update(struct zone_rt *rt, zone_t *u)
 	rt->ref_signed = dc != NULL;
 	if (dc != NULL) {
 		zone_free(u);
-		malloc_trim(0); /* publish() trimmed before the source's version was let go */
+		trim_later();
 	}
 	rt->src_serial = src;
 	rt->have_src = true;
@@ -633,7 +661,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 			 keys_changed ? "key rollover" : "signatures refreshed");
 	}
 	zone_free(u);
-	malloc_trim(0);
+	trim_later();
 }
 
 static void schedule(struct zone_rt *rt, int64_t now)
@@ -804,6 +832,10 @@ void zonemgr_shutdown(void)
 	}
 	xfr_notify_free(mgr.notify);
 	mgr.notify = NULL;
+	if (mgr.trim != NULL) {
+		event_free(mgr.trim);
+		mgr.trim = NULL;
+	}
 	for (int i = 0; i < mgr.njournals; i++) {
 		xfr_journal_close(mgr.journals[i].j);
 	}
