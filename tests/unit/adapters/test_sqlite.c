@@ -27,6 +27,7 @@
 #include "dns/rrtype.h"
 #include "zones/builder.h"
 #include "zones/zone.h"
+#include "tests/unit/diag_util.h"
 
 /* pdns-backend-sqlite3 4.7's schema.sqlite3.sql, the two tables read. */
 static const char SCHEMA[] =
@@ -66,35 +67,8 @@ static const char ZONES[] =
 	" (21, 2, 'example.net', 'NS', 'ns.example.com', 3600, 0, 0),"
 	" (22, 2, 'www.example.net', 'A', '198.51.100.1', 3600, 0, 0);";
 
-struct diag {
-	int level;
-	char where[512];
-	char msg[512];
-};
-
-static struct diag diags[64];
-static int ndiags;
 static char dir[256];
 static char dbpath[300];
-
-static void collect(void *ud, int level, const char *where, const char *msg)
-{
-	(void)ud;
-	if (ndiags < (int)(sizeof(diags) / sizeof(diags[0]))) {
-		diags[ndiags].level = level;
-		snprintf(diags[ndiags].where, sizeof(diags[0].where), "%s", where ? where : "");
-		snprintf(diags[ndiags].msg, sizeof(diags[0].msg), "%s", msg);
-	}
-	ndiags++;
-}
-
-static void print_diags(void)
-{
-	for (int i = 0; i < ndiags && i < 64; i++) {
-		print_message("  %s %s: %s\n", diags[i].level == LOG_ERR ? "error" : "warning",
-			      diags[i].where, diags[i].msg);
-	}
-}
 
 /* A diagnostic of \a level whose where contains \a where and message contains \a text. */
 static bool has_diag(int level, const char *where, const char *text)

@@ -24,38 +24,13 @@
 #include "zones/builder.h"
 #include "zones/zone.h"
 #include "zones/zonefile.h"
+#include "tests/unit/diag_util.h"
 
-struct diag {
-	int level;
-	char where[512];
-	char msg[512];
-};
-
-static struct diag diags[64];
-static int ndiags;
 static char datadir[1024];
 static const uint8_t apex[] = "\x07"
 			      "example"
 			      "\x03"
 			      "com";
-
-static void collect(void *ud, int level, const char *where, const char *msg)
-{
-	if (ndiags < (int)(sizeof(diags) / sizeof(diags[0]))) {
-		diags[ndiags].level = level;
-		snprintf(diags[ndiags].where, sizeof(diags[0].where), "%s", where ? where : "");
-		snprintf(diags[ndiags].msg, sizeof(diags[0].msg), "%s", msg);
-	}
-	ndiags++;
-}
-
-static void print_diags(void)
-{
-	for (int i = 0; i < ndiags && i < 64; i++) {
-		print_message("  %s %s: %s\n", diags[i].level == LOG_ERR ? "error" : "warning",
-			      diags[i].where, diags[i].msg);
-	}
-}
 
 /* The message at \a where (a suffix: "file.zone:12") containing \a text must exist. */
 static void assert_diag(int level, const char *where, const char *text)
