@@ -578,8 +578,7 @@ static int update(struct zone_rt *rt, zone_t *u)
 	rt->unsigned_ = dc == NULL ? u : NULL; /* unsigned: u is what is published */
 	rt->ref_signed = dc != NULL;
 	if (dc != NULL) {
-		zone_free(u);
-		trim_later();
+		zone_free(u); /* given back with the rest by publish()'s trim_later() */
 	}
 	rt->src_serial = src;
 	rt->have_src = true;
@@ -661,7 +660,6 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 			 keys_changed ? "key rollover" : "signatures refreshed");
 	}
 	zone_free(u);
-	trim_later();
 }
 
 static void schedule(struct zone_rt *rt, int64_t now)
