@@ -320,7 +320,9 @@ static int rd_put(struct rd *r, const void *data, size_t len)
 	if ((size_t)r->rr->rdlen + len > sizeof(r->rr->rdata)) {
 		return rd_error(r, "%s data longer than 65535 octets", r->tname);
 	}
-	memcpy(r->rr->rdata + r->rr->rdlen, data, len);
+	if (len > 0) { /* an empty field may come with no data pointer at all */
+		memcpy(r->rr->rdata + r->rr->rdlen, data, len);
+	}
 	r->rr->rdlen = (uint16_t)(r->rr->rdlen + len);
 	return E_OK;
 }
@@ -661,10 +663,6 @@ static int rd_generic(struct rd *r)
 		if (!same) {
 			return rd_error(r, "RFC 3597 data does not fit type %s", r->tname);
 		}
-	}
-	/* What ldns lets through (empty RDATA) but a zone cannot hold. */
-	if (dns_rdata_valid(r->rr->type, r->rr->rdata, want) != E_OK) {
-		return rd_error(r, "RFC 3597 data does not fit type %s", r->tname);
 	}
 	return E_OK;
 }
@@ -1095,13 +1093,19 @@ int dns_rr_from_text(dns_rr_t *out, const char *text, const uint8_t *origin, uin
 
 	r.p = dns_text_skip_space(p);
 	if (r.p[0] == '\\' && r.p[1] == '#' && (r.p[2] == '\0' || dns_text_is_space(r.p[2]))) {
-		return rd_generic(&r);
+		ret = rd_generic(&r);
+	} else {
+		ret = rd_fast(&r);
+		if (ret == FALLBACK) {
+			out->rdlen = 0;
+			r.p = dns_text_skip_space(p);
+			ret = rd_ldns(&r);
+		}
 	}
-	ret = rd_fast(&r);
-	if (ret == FALLBACK) {
-		out->rdlen = 0;
-		r.p = dns_text_skip_space(p);
-		ret = rd_ldns(&r);
+	/* What ldns lets through (empty RDATA, "\# 0" inside parentheses) but a zone cannot
+	 * hold: the same check as the zone builder's. */
+	if (ret == E_OK && dns_rdata_valid(out->type, out->rdata, out->rdlen) != E_OK) {
+		return rd_error(&r, "RDATA does not fit type %s", r.tname);
 	}
 	return ret;
 }

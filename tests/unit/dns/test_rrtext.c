@@ -305,6 +305,8 @@ static void test_rfc3597(void **state)
 	assert_error("a TYPE24 \\# 0", "does not fit type SIG");
 	assert_error("a A \\# 0", "does not fit type A");
 	assert_error("a MX \\# 0", "does not fit type MX");
+	/* The same inside parentheses, where ldns reads it (fuzz_sqlite_row again). */
+	assert_error("a TYPE30 (\\# 0 )", "does not fit type NXT");
 }
 
 /* Types only ldns converts. */
