@@ -65,7 +65,6 @@ bool dns_rdata_layout(uint16_t type, dns_rdata_layout_t *l)
 		return true;
 	case RR_A6:
 		l->a6 = true;
-		l->tail = 0;
 		return true;
 	default:
 		return false;

@@ -85,33 +85,6 @@ static bool parse_num(const char *s, uint32_t max, uint32_t *out)
 	return digits && *s == '\0';
 }
 
-/* Types whose RDATA the zone builder reads and that are never empty. dns_rr_from_text takes
- * "\# 0" for any type; such a row is refused here, where it is one skipped row, rather than
- * by the builder, which would count it against the whole zone. */
-static bool never_empty(uint16_t type)
-{
-	switch (type) {
-	case RR_A:
-	case RR_NS:
-	case RR_MD:
-	case RR_MF:
-	case RR_CNAME:
-	case RR_SOA:
-	case RR_MB:
-	case RR_MG:
-	case RR_MR:
-	case RR_PTR:
-	case RR_MINFO:
-	case RR_MX:
-	case RR_AAAA:
-	case RR_SRV:
-	case RR_DNAME:
-		return true;
-	default:
-		return false;
-	}
-}
-
 static int row_type(const char *s, uint16_t *type, char *err, size_t errlen)
 {
 	if (strcasecmp(s, "ADDR") == 0) {
@@ -249,10 +222,6 @@ int sqlite_row_to_rr(const sqlite_row_t *row, dns_rr_t *out, char *err, size_t e
 	ret = dns_rr_from_text(out, text, root, ttl, owner, err, errlen);
 	if (ret == E_OK && (out->type != type || out->rclass != CLASS_IN)) {
 		snprintf(err, errlen, "content does not make one %s record",
-			 dns_type_to_str(type, tname, sizeof(tname)));
-		ret = E_ZONE_SYNTAX;
-	} else if (ret == E_OK && out->rdlen == 0 && never_empty(type)) {
-		snprintf(err, errlen, "empty RDATA for type %s",
 			 dns_type_to_str(type, tname, sizeof(tname)));
 		ret = E_ZONE_SYNTAX;
 	}
